@@ -1,0 +1,40 @@
+/**
+ * The contract between the daemon and the chain node program: the JSON file the daemon
+ * writes for each node before starting it (`chain-node --config FILE`). This is a leaf
+ * module: both sides import it, neither imports the other.
+ */
+export const CONSENSUS_PLUGINS = ["noops", "pbft"] as const;
+export type ConsensusPlugin = (typeof CONSENSUS_PLUGINS)[number];
+export const CONSENSUS_MODES = ["", "classic", "batch"] as const;
+export type ConsensusMode = (typeof CONSENSUS_MODES)[number];
+
+export interface NodePeer {
+  /** Node id, "vp0".."vpN-1". */
+  id: string;
+  /** Base URL of that node's REST API as seen from this node, e.g. "http://127.0.0.1:7050". */
+  url: string;
+  /** Ed25519 public key, SPKI PEM. */
+  public_key: string;
+}
+
+export interface NodeConfig {
+  cluster_id: string;
+  /** This node's id: "vp0".."vpN-1". */
+  node_id: string;
+  /** Address the REST API binds to. */
+  listen: { host: string; port: number };
+  /** Directory that holds this node's ledger; survives restarts. */
+  data_dir: string;
+  consensus: {
+    plugin: ConsensusPlugin;
+    mode: ConsensusMode;
+    /** Most requests per block (noops, pbft batch). */
+    batch_size: number;
+    /** How long a leader waits to fill a batch, in ms. */
+    batch_timeout_ms: number;
+  };
+  /** Every node of the cluster in order, this one included. */
+  peers: NodePeer[];
+  /** This node's Ed25519 private key, PKCS#8 PEM. */
+  private_key: string;
+}
