@@ -1,0 +1,38 @@
+import { timingSafeEqual, createHash } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { ChainpoolError } from "../core/errors.ts";
+import type { AppEnv, Role } from "./env.ts";
+
+export interface AuthOptions {
+  frontKeys: readonly string[];
+  operatorKeys: readonly string[];
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/**
+ * Bearer keys. With no keys configured the daemon only listens on loopback (main refuses
+ * anything else), and every caller is treated as the operator. An operator key opens both
+ * APIs; a front key opens /v2 only.
+ */
+export function authenticate(options: AuthOptions, need: Role): MiddlewareHandler<AppEnv> {
+  const front = options.frontKeys.map(digest);
+  const operator = options.operatorKeys.map(digest);
+  const open = front.length === 0 && operator.length === 0;
+  const matches = (keys: Buffer[], given: Buffer) => keys.some((k) => timingSafeEqual(k, given));
+  return async (c, next) => {
+    if (open) {
+      c.set("role", "operator");
+      return next();
+    }
+    const header = c.req.header("authorization") ?? "";
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m) throw new ChainpoolError("UNAUTHORIZED", "authorization: missing Bearer API key");
+    const given = digest(m[1]!);
+    const role: Role | undefined = matches(operator, given) ? "operator" : matches(front, given) ? "front" : undefined;
+    if (!role) throw new ChainpoolError("UNAUTHORIZED", "authorization: API key not recognised");
+    if (need === "operator" && role !== "operator") throw new ChainpoolError("FORBIDDEN", "authorization: a front API key cannot call the operator API");
+    c.set("role", role);
+    return next();
+  };
+}

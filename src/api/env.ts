@@ -1,0 +1,25 @@
+import type { HostService } from "../services/hosts.ts";
+import type { PoolService } from "../services/pool.ts";
+import type { Watchdog } from "../services/watchdog.ts";
+import type { PoolStore } from "../store/pool-store.ts";
+import type { Logger } from "../lib/logger.ts";
+
+/** Services the handlers reach through `c.var.services`. */
+export interface Services {
+  pool: PoolService;
+  hosts: HostService;
+  watchdog: Watchdog;
+  store: PoolStore;
+  logger: Logger;
+  version: string;
+}
+
+export type Role = "front" | "operator";
+
+export interface AppEnv {
+  Variables: {
+    services: Services;
+    requestId: string;
+    role: Role;
+  };
+}

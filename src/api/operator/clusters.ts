@@ -1,0 +1,73 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
+import type { AppEnv } from "../env.ts";
+import { ok } from "../envelope.ts";
+import { choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
+import { clusterView, releasedView } from "../views.ts";
+import { badRequest } from "../../core/errors.ts";
+
+const CreateSchema = v.object({
+  host_id: idField(),
+  consensus_plugin: v.optional(choiceField(CONSENSUS_PLUGINS), "noops"),
+  consensus_mode: v.optional(choiceField(CONSENSUS_MODES), ""),
+  size: v.optional(intField(1, 64), 4),
+  name: v.optional(v.pipe(idField(63), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "letters, digits, '_', '.', '-' only"))),
+});
+
+export const operatorClusters = new Hono<AppEnv>();
+
+/** POST /api/cluster: create one on a host; answers at once, state creating. */
+operatorClusters.post("/cluster", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, ["host_id", "consensus_plugin", "consensus_mode", "size", "name"], "field");
+  const req = parseInput(CreateSchema, input);
+  if (req.consensus_plugin === "noops" && req.consensus_mode !== "") throw badRequest("consensus_mode: noops takes no mode");
+  if (req.consensus_plugin === "pbft") {
+    if (req.consensus_mode === "") throw badRequest("consensus_mode: pbft needs classic or batch");
+    if (req.size < 4) throw badRequest("size: pbft needs at least 4 nodes");
+  }
+  const { hosts, store } = c.var.services;
+  const cluster = hosts.createCluster(req.host_id, { plugin: req.consensus_plugin, mode: req.consensus_mode, size: req.size }, req.name);
+  return ok(c, clusterView(cluster, store.getHost(cluster.host_id)), 201);
+});
+
+/** DELETE /api/cluster {id} */
+operatorClusters.delete("/cluster", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, ["id"], "field");
+  const { id } = parseInput(v.object({ id: idField() }), input);
+  const { hosts, store } = c.var.services;
+  const cluster = hosts.deleteCluster(id);
+  return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
+});
+
+/** GET /api/cluster/<id> */
+operatorClusters.get("/cluster/:id", (c) => {
+  const { pool, store } = c.var.services;
+  const cluster = pool.get(c.req.param("id"));
+  return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
+});
+
+/** GET /api/clusters?state=active|released[&user_id=...] */
+operatorClusters.get("/clusters", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, ["state", "user_id"], "filter");
+  const q = parseInput(
+    v.object({
+      state: v.optional(choiceField(["active", "released"] as const), "active"),
+      user_id: v.optional(idField()),
+    }),
+    input,
+  );
+  const { store } = c.var.services;
+  if (q.state === "released") {
+    return ok(c, store.listReleased(q.user_id === undefined ? {} : { user_id: q.user_id }).map(releasedView));
+  }
+  const hosts = new Map(store.listHosts().map((h) => [h.id, h] as const));
+  const list = store.listClusters(q.user_id === undefined ? {} : { user_id: q.user_id });
+  return ok(c, list.map((cl) => clusterView(cl, hosts.get(cl.host_id))));
+});
+
+/** GET /api/stat */
+operatorClusters.get("/stat", (c) => ok(c, c.var.services.store.stats()));

@@ -1,0 +1,113 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { badRequest } from "../../core/errors.ts";
+import { HOST_TYPES } from "../../core/types.ts";
+import type { HostPatch } from "../../store/pool-store.ts";
+import type { AppEnv } from "../env.ts";
+import { ok } from "../envelope.ts";
+import { boolField, choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
+import { hostView } from "../views.ts";
+
+const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
+const HOST_FIELDS = ["name", "type", "daemon_url", "worker_api", "capacity", "autofill", "schedulable", "log_level", "params"] as const;
+
+const name = () =>
+  v.pipe(idField(63), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "letters, digits, '_', '.', '-' only, starting with a letter or digit"));
+const daemonUrl = () => v.pipe(v.string("expected a string"), v.maxLength(512, "must be at most 512 characters"));
+const params = () => v.record(v.string(), v.unknown(), "expected an object");
+
+const AddSchema = v.object({
+  name: name(),
+  type: v.optional(choiceField(HOST_TYPES), "local"),
+  daemon_url: v.optional(daemonUrl(), ""),
+  capacity: v.optional(intField(0, 10_000), 4),
+  autofill: v.optional(boolField(), false),
+  schedulable: v.optional(boolField(), true),
+  log_level: v.optional(choiceField(LOG_LEVELS), "INFO"),
+  params: v.optional(params(), {}),
+});
+
+const UpdateSchema = v.object({
+  id: idField(),
+  name: v.optional(name()),
+  daemon_url: v.optional(daemonUrl()),
+  capacity: v.optional(intField(0, 10_000)),
+  autofill: v.optional(boolField()),
+  schedulable: v.optional(boolField()),
+  log_level: v.optional(choiceField(LOG_LEVELS)),
+  params: v.optional(params()),
+});
+
+/** `worker_api` is Cello 0.9's name for `daemon_url`: take either. */
+function aliasWorkerApi(input: Record<string, unknown>): void {
+  if (input["worker_api"] === undefined) return;
+  if (input["daemon_url"] !== undefined) throw badRequest("worker_api: give daemon_url or worker_api, not both");
+  input["daemon_url"] = input["worker_api"];
+  delete input["worker_api"];
+}
+
+export const hosts = new Hono<AppEnv>();
+
+/** GET /api/hosts */
+hosts.get("/hosts", (c) => {
+  const { hosts: svc, store } = c.var.services;
+  return ok(c, svc.list().map((h) => hostView(h, store.countClustersOnHost(h.id))));
+});
+
+/** GET /api/host/<id> */
+hosts.get("/host/:id", (c) => {
+  const { hosts: svc, store } = c.var.services;
+  const host = svc.get(c.req.param("id"));
+  return ok(c, hostView(host, store.countClustersOnHost(host.id)));
+});
+
+/** POST /api/host: add a host; answers it with 201. */
+hosts.post("/host", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, HOST_FIELDS, "host field");
+  aliasWorkerApi(input);
+  const spec = parseInput(AddSchema, input);
+  const { hosts: svc, watchdog } = c.var.services;
+  const host = svc.add(spec);
+  if (host.autofill) watchdog.autofill();
+  return ok(c, hostView(host, 0), 201);
+});
+
+/** PUT /api/host {id, fields to change} */
+hosts.put("/host", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, ["id", ...HOST_FIELDS.filter((f) => f !== "type")], "host field");
+  aliasWorkerApi(input);
+  const { id, ...rest } = parseInput(UpdateSchema, input);
+  const patch: HostPatch = {};
+  for (const [k, value] of Object.entries(rest)) if (value !== undefined) (patch as Record<string, unknown>)[k] = value;
+  const { hosts: svc, store, watchdog } = c.var.services;
+  const host = await svc.update(id, patch);
+  if (host.autofill) watchdog.autofill();
+  return ok(c, hostView(host, store.countClustersOnHost(host.id)));
+});
+
+/** DELETE /api/host {id} */
+hosts.delete("/host", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, ["id"], "field");
+  const { id } = parseInput(v.object({ id: idField() }), input);
+  await c.var.services.hosts.remove(id);
+  return ok(c, "");
+});
+
+/** POST /api/host_op {id, action: fillup | clean | reset} */
+hosts.post("/host_op", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, ["id", "action"], "field");
+  const { id, action } = parseInput(v.object({ id: idField(), action: choiceField(["fillup", "clean", "reset"] as const) }), input);
+  const svc = c.var.services.hosts;
+  switch (action) {
+    case "fillup":
+      return ok(c, { created: svc.fillup(id).map((cl) => cl.id) });
+    case "clean":
+      return ok(c, { deleted: svc.clean(id) });
+    case "reset":
+      return ok(c, { deleted: await svc.reset(id) });
+  }
+});

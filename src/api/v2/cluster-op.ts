@@ -1,0 +1,71 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { badRequest } from "../../core/errors.ts";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
+import type { AppEnv } from "../env.ts";
+import { ok } from "../envelope.ts";
+import { boolField, choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
+import { clusterView } from "../views.ts";
+
+const KEYS = ["action", "user_id", "cluster_id", "consensus_plugin", "consensus_mode", "size", "allow_multiple"] as const;
+const ACTIONS = ["apply", "release", "start", "stop", "restart"] as const;
+
+const ApplySchema = v.object({
+  user_id: idField(),
+  consensus_plugin: v.optional(choiceField(CONSENSUS_PLUGINS)),
+  consensus_mode: v.optional(choiceField(CONSENSUS_MODES)),
+  size: v.optional(intField(1, 64)),
+  allow_multiple: v.optional(boolField(), false),
+});
+
+const ClusterIdSchema = v.object({ cluster_id: idField() });
+
+/** GET /v2/cluster_op?action=... and POST /v2/cluster_op {action, ...}. */
+export const clusterOp = new Hono<AppEnv>();
+
+clusterOp.on(["GET", "POST"], "/", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, KEYS, "field");
+  const action = input["action"];
+  if (action === undefined || action === "") throw badRequest("action: missing");
+  if (typeof action !== "string" || !(ACTIONS as readonly string[]).includes(action)) {
+    throw badRequest(`action: Unknown action type ${JSON.stringify(action)} (accepted: ${ACTIONS.join(", ")})`);
+  }
+  const { pool, store } = c.var.services;
+  switch (action as (typeof ACTIONS)[number]) {
+    case "apply": {
+      // An empty filter means "any", as Cello's front pages sent it.
+      for (const key of ["consensus_plugin", "consensus_mode", "size"]) if (input[key] === "") delete input[key];
+      const req = parseInput(ApplySchema, input);
+      // noops has no modes: a mode sent with noops does not narrow the match.
+      const mode = req.consensus_plugin === "noops" ? undefined : req.consensus_mode;
+      const cluster = pool.apply({
+        user_id: req.user_id,
+        allow_multiple: req.allow_multiple,
+        ...(req.consensus_plugin !== undefined && { consensus_plugin: req.consensus_plugin }),
+        ...(mode !== undefined && { consensus_mode: mode }),
+        ...(req.size !== undefined && { size: req.size }),
+      });
+      return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
+    }
+    case "release": {
+      const hasCluster = input["cluster_id"] !== undefined;
+      const hasUser = input["user_id"] !== undefined;
+      if (hasCluster === hasUser) throw badRequest("cluster_id: give either cluster_id or user_id to release");
+      if (hasCluster) {
+        pool.releaseCluster(parseInput(ClusterIdSchema, input).cluster_id);
+        return ok(c, "");
+      }
+      const { user_id } = parseInput(v.object({ user_id: idField() }), input);
+      const released = pool.releaseUser(user_id);
+      return ok(c, { released });
+    }
+    case "start":
+    case "stop":
+    case "restart": {
+      const { cluster_id } = parseInput(ClusterIdSchema, input);
+      const cluster = await pool.operate(cluster_id, action as "start" | "stop" | "restart");
+      return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
+    }
+  }
+});

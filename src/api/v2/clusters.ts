@@ -1,0 +1,52 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { CLUSTER_STATUSES, HEALTHS } from "../../core/types.ts";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
+import type { ClusterFilter } from "../../store/pool-store.ts";
+import type { AppEnv } from "../env.ts";
+import { ok } from "../envelope.ts";
+import { choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
+import { clusterView } from "../views.ts";
+import { badRequest } from "../../core/errors.ts";
+
+/** The only filters /clusters takes; Cello passed whatever came straight to MongoDB. */
+const FILTER_KEYS = ["consensus_plugin", "consensus_mode", "size", "user_id", "user", "host_id", "status", "health"] as const;
+
+const FilterSchema = v.object({
+  consensus_plugin: v.optional(choiceField(CONSENSUS_PLUGINS)),
+  consensus_mode: v.optional(choiceField(CONSENSUS_MODES)),
+  size: v.optional(intField(1, 64)),
+  // "" selects free clusters, so user ids are not trimmed to emptiness here.
+  user_id: v.optional(v.pipe(v.string("expected a string"), v.maxLength(128, "must be at most 128 characters"))),
+  host_id: v.optional(idField()),
+  status: v.optional(choiceField(CLUSTER_STATUSES)),
+  health: v.optional(choiceField(HEALTHS)),
+});
+
+/** GET /v2/clusters?... and POST /v2/clusters {...}. */
+export const clusters = new Hono<AppEnv>();
+
+clusters.on(["GET", "POST"], "/", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, FILTER_KEYS, "filter");
+  if ("user" in input) {
+    if ("user_id" in input) throw badRequest("user: give user or user_id, not both");
+    input["user_id"] = input["user"];
+    delete input["user"];
+  }
+  const f = parseInput(FilterSchema, input);
+  const filter: ClusterFilter = {};
+  for (const [k, value] of Object.entries(f)) if (value !== undefined) (filter as Record<string, unknown>)[k] = value;
+  const { pool, store } = c.var.services;
+  const hosts = new Map(store.listHosts().map((h) => [h.id, h] as const));
+  return ok(c, pool.list(filter).map((cl) => clusterView(cl, hosts.get(cl.host_id))));
+});
+
+/** GET /v2/cluster/<id>. */
+export const cluster = new Hono<AppEnv>();
+
+cluster.get("/:id", (c) => {
+  const { pool, store } = c.var.services;
+  const found = pool.get(c.req.param("id"));
+  return ok(c, clusterView(found, store.getHost(found.host_id)));
+});

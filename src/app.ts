@@ -1,0 +1,73 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { randomUUID } from "node:crypto";
+import { authenticate, type AuthOptions } from "./api/auth.ts";
+import type { AppEnv, Services } from "./api/env.ts";
+import { failBody, ok } from "./api/envelope.ts";
+import { hosts } from "./api/operator/hosts.ts";
+import { operatorClusters } from "./api/operator/clusters.ts";
+import { clusterOp } from "./api/v2/cluster-op.ts";
+import { cluster, clusters } from "./api/v2/clusters.ts";
+import { ChainpoolError, httpStatus } from "./core/errors.ts";
+
+export interface AppOptions {
+  services: Services;
+  auth: AuthOptions;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+}
+
+/** The Hono app: middleware, the one error mapping, and the two APIs' routes. */
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const { services } = options;
+  const app = new Hono<AppEnv>();
+  const log = services.logger;
+
+  app.use(async (c, next) => {
+    c.set("services", services);
+    const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
+    c.set("requestId", requestId);
+    c.header("x-request-id", requestId);
+    await next();
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: options.maxBodyBytes,
+      onError: () => {
+        throw new ChainpoolError("PAYLOAD_TOO_LARGE", `body: larger than ${options.maxBodyBytes} bytes`);
+      },
+    }),
+  );
+
+  app.get("/api/health", (c) => ok(c, { status: "OK", version: services.version }));
+
+  app.use("/v2/*", authenticate(options.auth, "front"));
+  app.route("/v2/cluster_op", clusterOp);
+  app.route("/v2/clusters", clusters);
+  app.route("/v2/cluster", cluster);
+
+  app.use("/api/*", authenticate(options.auth, "operator"));
+  app.route("/api", hosts);
+  app.route("/api", operatorClusters);
+
+  app.notFound((c) => c.json(failBody(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+
+  app.onError((err, c) => {
+    if (err instanceof ChainpoolError) {
+      const status = httpStatus(err.code);
+      if (status >= 500) log.error("request failed", { request_id: c.get("requestId"), path: c.req.path, err });
+      return c.json(failBody(status, err.message), status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      return c.json(failBody(status, err.message || "request rejected"), status);
+    }
+    log.error("unexpected error", { request_id: c.get("requestId"), path: c.req.path, err, stack: (err as Error).stack });
+    return c.json(failBody(500, `internal error (request ${c.get("requestId")})`), 500);
+  });
+
+  return app;
+}

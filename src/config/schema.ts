@@ -1,0 +1,97 @@
+import * as v from "valibot";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../lib/node-config.ts";
+import { HOST_TYPES } from "../core/types.ts";
+
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+const seconds = v.pipe(v.number(), v.minValue(0.05));
+const port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
+
+export const ConsensusTypeSchema = v.strictObject({
+  plugin: v.picklist(CONSENSUS_PLUGINS),
+  mode: v.optional(v.picklist(CONSENSUS_MODES), ""),
+  size: v.optional(v.pipe(positiveInt, v.maxValue(64)), 4),
+});
+
+export const HostSeedSchema = v.strictObject({
+  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a host name is 1-63 letters, digits, '_', '.', '-'")),
+  type: v.picklist(HOST_TYPES),
+  daemon_url: v.optional(v.string(), ""),
+  capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 4),
+  autofill: v.optional(v.boolean(), true),
+  schedulable: v.optional(v.boolean(), true),
+  log_level: v.optional(v.string(), "INFO"),
+  params: v.optional(v.record(v.string(), v.unknown()), {}),
+});
+
+const ConsensusTuning = v.strictObject({
+  batch_size: v.optional(positiveInt, 500),
+  batch_timeout_ms: v.optional(v.pipe(v.number(), v.minValue(0)), 10),
+});
+
+/** The whole configuration; every key has a default, so an empty file is a valid config. */
+export const ConfigSchema = v.strictObject({
+  /** HOST:PORT the API listens on. */
+  listen: v.optional(v.pipe(v.string(), v.regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, "listen must be HOST:PORT")), "127.0.0.1:8080"),
+  /** Directory for the SQLite file and local clusters' node data. */
+  data_dir: v.optional(v.string(), "./data"),
+  log_level: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
+  /** Force JSON log lines (default: JSON unless stdout is a terminal). */
+  log_json: v.optional(v.boolean()),
+  /** SQLite driver: auto picks better-sqlite3 and falls back to node:sqlite. */
+  sqlite_driver: v.optional(v.picklist(["auto", "better-sqlite3", "node:sqlite"]), "auto"),
+  api: v.optional(
+    v.strictObject({
+      front_keys: v.optional(v.array(v.pipe(v.string(), v.minLength(16, "an API key has at least 16 characters"))), []),
+      operator_keys: v.optional(v.array(v.pipe(v.string(), v.minLength(16, "an API key has at least 16 characters"))), []),
+      max_body_bytes: v.optional(positiveInt, 64 * 1024),
+    }),
+    {},
+  ),
+  scheduler: v.optional(
+    v.strictObject({
+      host_check_s: v.optional(seconds, 15),
+      health_check_s: v.optional(seconds, 5),
+      autofill_s: v.optional(seconds, 5),
+      reconcile_s: v.optional(seconds, 2),
+      sweep_s: v.optional(seconds, 60),
+      sweep_grace_s: v.optional(v.pipe(v.number(), v.minValue(0)), 120),
+      host_failures: v.optional(positiveInt, 3),
+      health_failures: v.optional(positiveInt, 2),
+      max_parallel_ops: v.optional(positiveInt, 4),
+      ready_timeout_s: v.optional(seconds, 30),
+    }),
+    {},
+  ),
+  pool: v.optional(
+    v.strictObject({
+      types: v.optional(v.pipe(v.array(ConsensusTypeSchema), v.minLength(1)), [{ plugin: "noops", mode: "", size: 4 }]),
+    }),
+    {},
+  ),
+  ports: v.optional(
+    v.pipe(
+      v.strictObject({ min: v.optional(port, 7050), max: v.optional(port, 7999) }),
+      v.check((p) => p.min <= p.max, "ports.min must not be above ports.max"),
+    ),
+    {},
+  ),
+  local: v.optional(
+    v.strictObject({
+      /** Command that runs one chain node; the node's `--config FILE` is appended. Default: this runtime + dist/chain-node.mjs. */
+      node_command: v.optional(v.array(v.string()), []),
+    }),
+    {},
+  ),
+  consensus: v.optional(
+    v.strictObject({
+      noops: v.optional(ConsensusTuning, {}),
+      pbft: v.optional(ConsensusTuning, {}),
+    }),
+    {},
+  ),
+  /** Hosts registered at start when no host of that name exists yet. */
+  hosts: v.optional(v.array(HostSeedSchema), [{ name: "local", type: "local", daemon_url: "", capacity: 4, autofill: true, schedulable: true, log_level: "INFO", params: {} }]),
+});
+
+export type Config = v.InferOutput<typeof ConfigSchema>;
+export type HostSeed = v.InferOutput<typeof HostSeedSchema>;

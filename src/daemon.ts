@@ -1,0 +1,153 @@
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Hono } from "hono";
+import type { AppEnv, Services } from "./api/env.ts";
+import { createApp } from "./app.ts";
+import type { Config } from "./config/schema.ts";
+import type { HostType } from "./core/types.ts";
+import type { DriverFactory } from "./drivers/contract.ts";
+import { localDriverFactory } from "./drivers/local/driver.ts";
+import { createLogger, type Logger } from "./lib/logger.ts";
+import { VERSION } from "./lib/version.ts";
+import { Scheduler } from "./scheduler/scheduler.ts";
+import type { ServiceDeps } from "./services/deps.ts";
+import { DriverRegistry } from "./services/drivers.ts";
+import { HostService } from "./services/hosts.ts";
+import { PoolService } from "./services/pool.ts";
+import { Reconciler } from "./services/reconciler.ts";
+import { Watchdog } from "./services/watchdog.ts";
+import { openDatabase } from "./store/open.ts";
+import { PoolStore } from "./store/pool-store.ts";
+
+export interface DaemonOptions {
+  config: Config;
+  logger?: Logger;
+  /** Driver factories by host type; default: the real ones this build has. */
+  factories?: Partial<Record<HostType, DriverFactory>>;
+}
+
+export interface Daemon {
+  app: Hono<AppEnv>;
+  services: Services;
+  deps: ServiceDeps;
+  scheduler: Scheduler;
+  /** Starts the scheduler (the HTTP listener is main's business). */
+  start(): void;
+  /** Stops the scheduler, waits for driver work in flight, closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The chain node program as this checkout runs it: the bundle scripts/build-node.ts makes. */
+export function defaultNodeCommand(): string[] {
+  const bundle = fileURLToPath(new URL("../dist/chain-node.mjs", import.meta.url));
+  return [process.execPath, bundle];
+}
+
+/** Builds everything from a config: store -> drivers -> services -> app -> scheduler. */
+export function createDaemon(options: DaemonOptions): Daemon {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.log_level, ...(config.log_json !== undefined && { json: config.log_json }) });
+  const dataDir = resolve(config.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  const store = new PoolStore({ db: openDatabase(join(dataDir, "chainpool.db"), config.sqlite_driver) });
+
+  const factories = options.factories ?? {
+    local: localDriverFactory({
+      root: join(dataDir, "clusters"),
+      nodeCommand: config.local.node_command.length > 0 ? config.local.node_command : defaultNodeCommand(),
+    }),
+  };
+  const drivers = new DriverRegistry({
+    factories,
+    context: (host) => {
+      // Local hosts share this machine's ports; any other host has its own.
+      const domain = host.type === "local" ? "local" : host.id;
+      return {
+        logger: logger.child({ driver: host.type }),
+        ports: {
+          lease: (clusterId, count) => {
+            const ports = store.leasePorts(domain, clusterId, count, config.ports);
+            if (!ports) throw new Error(`no ${count} free ports left in ${config.ports.min}-${config.ports.max} on ${host.name}`);
+            return ports;
+          },
+          block: (port) => store.blockPort(domain, port),
+        },
+        saveHandle: (id, handle) => store.saveHandle(id, handle),
+        consensus: config.consensus,
+        readyTimeoutMs: config.scheduler.ready_timeout_s * 1000,
+      };
+    },
+  });
+  const reconciler = new Reconciler({
+    store,
+    drivers,
+    logger,
+    maxParallel: config.scheduler.max_parallel_ops,
+    readyTimeoutMs: config.scheduler.ready_timeout_s * 1000,
+    healthFailures: config.scheduler.health_failures,
+  });
+  const deps: ServiceDeps = {
+    store,
+    drivers,
+    reconciler,
+    logger,
+    poolTypes: config.pool.types,
+    scheduler: {
+      hostFailures: config.scheduler.host_failures,
+      healthFailures: config.scheduler.health_failures,
+      sweepGraceMs: config.scheduler.sweep_grace_s * 1000,
+    },
+  };
+  const hosts = new HostService(deps);
+  const pool = new PoolService(deps);
+  const watchdog = new Watchdog(deps, hosts);
+  const services: Services = { pool, hosts, watchdog, store, logger, version: VERSION };
+
+  // Hosts named in the config are registered once; after that the database is the truth.
+  for (const seed of config.hosts) {
+    if (store.getHostByName(seed.name)) continue;
+    if (!drivers.supports(seed.type)) {
+      logger.warn("config names a host of a type this daemon does not run; skipped", { host: seed.name, type: seed.type });
+      continue;
+    }
+    store.insertHost(seed);
+    logger.info("host registered from config", { host: seed.name, type: seed.type, capacity: seed.capacity });
+  }
+
+  const s = config.scheduler;
+  const scheduler = new Scheduler({
+    logger,
+    jobs: [
+      { name: "host-check", everySeconds: s.host_check_s, run: () => watchdog.checkHosts() },
+      { name: "reconcile", everySeconds: s.reconcile_s, run: () => reconciler.runOnce() },
+      { name: "cluster-health", everySeconds: s.health_check_s, run: () => watchdog.checkClusters() },
+      { name: "autofill", everySeconds: s.autofill_s, run: () => watchdog.autofill() },
+      { name: "sweep", everySeconds: s.sweep_s, run: () => watchdog.sweep() },
+    ],
+  });
+
+  const app = createApp({
+    services,
+    auth: { frontKeys: config.api.front_keys, operatorKeys: config.api.operator_keys },
+    maxBodyBytes: config.api.max_body_bytes,
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    deps,
+    scheduler,
+    start: () => scheduler.start(),
+    close() {
+      closing ??= (async () => {
+        await scheduler.stop();
+        await reconciler.close();
+        await drivers.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

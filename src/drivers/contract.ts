@@ -1,0 +1,74 @@
+import type { Cluster, Host, HostType } from "../core/types.ts";
+import type { Logger } from "../lib/logger.ts";
+
+/** What a driver made for a cluster; stored on the cluster row. */
+export interface ClusterRuntime {
+  /** vp0's REST address as a client reaches it. */
+  api_url: string;
+  /** Every node's REST address as the daemon reaches it, "vp0" -> URL. */
+  service_url: Record<string, string>;
+  /** Enough for this driver to find the cluster's resources again after a daemon restart. */
+  handle: Record<string, unknown>;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  /** Why not, for logs and the operator API. */
+  reason?: string;
+  /** Node ids that did not answer or did not see all peers. */
+  failedNodes?: string[];
+}
+
+/** Ports leased from the pool store: no port is ever handed to two clusters. */
+export interface PortLeaser {
+  lease(clusterId: string, count: number): number[];
+  /** Marks a port as taken by something chainpool does not own, so it is never leased again. */
+  block(port: number): void;
+}
+
+export interface DriverContext {
+  logger: Logger;
+  ports: PortLeaser;
+  /** Called with the handle before any outside resource is made, so a crash can find them. */
+  saveHandle: (clusterId: string, handle: Record<string, unknown>) => void;
+  /** Per-consensus tuning written into each node's config. */
+  consensus: Record<"noops" | "pbft", { batch_size: number; batch_timeout_ms: number }>;
+  /** How long creation waits for every node to answer. */
+  readyTimeoutMs: number;
+}
+
+/** Optional capabilities a driver may declare (unstorage-style flags). */
+export interface DriverFlags {
+  /** Nodes run as real processes or containers that the sweep can find. */
+  sweep?: boolean;
+  /** repairCluster can bring failed nodes back without losing the ledger. */
+  repair?: boolean;
+}
+
+/**
+ * A host driver makes clusters real on one host. Every method is safe to call again after a
+ * crash at any point: create first clears whatever a previous attempt left, remove of a
+ * cluster that is already gone succeeds.
+ */
+export interface HostDriver {
+  readonly name: HostType;
+  readonly flags: DriverFlags;
+  /** Is the host reachable and usable? */
+  ping(): Promise<boolean>;
+  createCluster(cluster: Cluster): Promise<ClusterRuntime>;
+  removeCluster(cluster: Cluster): Promise<void>;
+  startCluster(cluster: Cluster): Promise<void>;
+  stopCluster(cluster: Cluster): Promise<void>;
+  restartCluster(cluster: Cluster): Promise<void>;
+  /** Every node answers and sees all `size` peers; the chain height is readable. */
+  probe(cluster: Cluster): Promise<ProbeResult>;
+  /** Brings failed nodes back with their ledgers (flags.repair). */
+  repairCluster?(cluster: Cluster): Promise<void>;
+  /** Removes resources labelled as chainpool's whose cluster id is not in `known`, once older than graceMs. */
+  sweep?(known: ReadonlySet<string>, graceMs: number): Promise<string[]>;
+  /** Removes every resource chainpool owns on the host; never anything else. */
+  resetHost(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export type DriverFactory = (host: Host, ctx: DriverContext) => HostDriver;

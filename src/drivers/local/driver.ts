@@ -1,0 +1,212 @@
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import type { Cluster, Host } from "../../core/types.ts";
+import type { NodeConfig } from "../../lib/node-config.ts";
+import { generateNodeKeys } from "../../lib/node-keys.ts";
+import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver } from "../contract.ts";
+import { probeChainNodes } from "../probe.ts";
+import { findNodeProcesses, terminate } from "./processes.ts";
+
+export interface LocalDriverOptions {
+  /** Directory under which each cluster gets `<cluster id>/vpN/`. */
+  root: string;
+  /** Command that runs one chain node; `--config FILE` is appended. */
+  nodeCommand: readonly string[];
+}
+
+const LOOPBACK = "127.0.0.1";
+
+/** Is the TCP port free to bind on loopback right now? */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once("error", () => done(false));
+    server.listen({ port, host: LOOPBACK, exclusive: true }, () => server.close(() => done(true)));
+  });
+}
+
+/**
+ * The `local` host: each node of a cluster is a child process of the chain node program on
+ * loopback ports leased from the pool store. Nodes are detached, so they outlive a daemon
+ * crash; a restarted daemon finds them again by their command line and adopts them.
+ */
+export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
+  const root = resolve(options.root);
+  return (host: Host, ctx: DriverContext): HostDriver => {
+    const clusterDir = (id: string) => join(root, id);
+    const nodeIds = (cluster: Cluster) => Array.from({ length: cluster.size }, (_, i) => `vp${i}`);
+    const processesOf = (id: string) => findNodeProcesses(root).filter((p) => p.clusterId === id);
+    const log = ctx.logger.child({ host: host.name });
+
+    const spawnNode = (cluster: Cluster, nodeId: string) => {
+      const dir = join(clusterDir(cluster.id), nodeId);
+      const out = openSync(join(dir, "node.log"), "a");
+      try {
+        const [cmd, ...args] = options.nodeCommand;
+        const child = spawn(cmd!, [...args, "--config", join(dir, "config.json")], {
+          detached: true,
+          stdio: ["ignore", out, out],
+        });
+        child.on("error", (err) => log.error("chain node failed to spawn", { cluster: cluster.id, node: nodeId, err }));
+        child.unref();
+      } finally {
+        closeSync(out);
+      }
+    };
+
+    const logTail = (cluster: Cluster, nodeId: string) => {
+      try {
+        return readFileSync(join(clusterDir(cluster.id), nodeId, "node.log"), "utf8").trim().split("\n").slice(-3).join(" | ");
+      } catch {
+        return "";
+      }
+    };
+
+    /** Waits until every node answers /chain; fails early when a node process died. */
+    const waitUp = async (cluster: Cluster, urls: Record<string, string>) => {
+      const deadline = Date.now() + ctx.readyTimeoutMs;
+      const pending = new Set(Object.keys(urls));
+      while (pending.size > 0) {
+        if (Date.now() > deadline) throw new Error(`nodes ${[...pending].join(",")} of ${cluster.id} did not answer within ${ctx.readyTimeoutMs} ms`);
+        const running = new Set(processesOf(cluster.id).map((p) => p.nodeId));
+        for (const node of pending) {
+          if (!running.has(node)) throw new Error(`node ${node} of ${cluster.id} exited: ${logTail(cluster, node)}`);
+          try {
+            const res = await fetch(`${urls[node]}/chain`, { signal: AbortSignal.timeout(500) });
+            if (res.ok) pending.delete(node);
+          } catch {
+            /* not up yet */
+          }
+        }
+        if (pending.size > 0) await new Promise((r) => setTimeout(r, 30));
+      }
+    };
+
+    const urlsOf = (ports: readonly number[]) =>
+      Object.fromEntries(ports.map((port, i) => [`vp${i}`, `http://${LOOPBACK}:${port}`]));
+
+    const leaseFreePorts = async (cluster: Cluster): Promise<number[]> => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const ports = ctx.ports.lease(cluster.id, cluster.size);
+        const busy: number[] = [];
+        for (const port of ports) if (!(await portFree(port))) busy.push(port);
+        if (busy.length === 0) return ports;
+        log.warn("ports in use by something else; leasing others", { cluster: cluster.id, busy });
+        for (const port of busy) ctx.ports.block(port);
+      }
+      throw new Error(`could not find ${cluster.size} free ports for ${cluster.id}`);
+    };
+
+    const removeFiles = (id: string) => rmSync(clusterDir(id), { recursive: true, force: true });
+
+    const driver: HostDriver = {
+      name: "local",
+      flags: { sweep: true, repair: true },
+      async ping() {
+        // This machine is always reachable; what can fail is the node program being gone.
+        const program = options.nodeCommand.find((arg) => /\.(m?js|ts)$/.test(arg));
+        return program === undefined || existsSync(program);
+      },
+
+      async createCluster(cluster): Promise<ClusterRuntime> {
+        // Clear whatever an earlier attempt left: a crash may have come at any point.
+        await terminate(processesOf(cluster.id).map((p) => p.pid));
+        removeFiles(cluster.id);
+        const ports = await leaseFreePorts(cluster);
+        const service_url = urlsOf(ports);
+        ctx.saveHandle(cluster.id, { dir: clusterDir(cluster.id), ports });
+        const ids = nodeIds(cluster);
+        const keys = ids.map(() => generateNodeKeys());
+        const peers = ids.map((id, i) => ({ id, url: service_url[id]!, public_key: keys[i]!.publicKey }));
+        const tuning = ctx.consensus[cluster.consensus_plugin];
+        ids.forEach((id, i) => {
+          const dir = join(clusterDir(cluster.id), id);
+          mkdirSync(join(dir, "data"), { recursive: true });
+          const config: NodeConfig = {
+            cluster_id: cluster.id,
+            node_id: id,
+            listen: { host: LOOPBACK, port: ports[i]! },
+            data_dir: join(dir, "data"),
+            consensus: { plugin: cluster.consensus_plugin, mode: cluster.consensus_mode, ...tuning },
+            peers,
+            private_key: keys[i]!.privateKey,
+          };
+          writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+        });
+        for (const id of ids) spawnNode(cluster, id);
+        await waitUp(cluster, service_url);
+        return { api_url: service_url["vp0"]!, service_url, handle: { dir: clusterDir(cluster.id), ports } };
+      },
+
+      async removeCluster(cluster) {
+        await terminate(processesOf(cluster.id).map((p) => p.pid));
+        removeFiles(cluster.id);
+      },
+
+      async stopCluster(cluster) {
+        await terminate(processesOf(cluster.id).map((p) => p.pid));
+      },
+
+      async startCluster(cluster) {
+        if (!existsSync(clusterDir(cluster.id))) throw new Error(`cluster ${cluster.id} has no files under ${root}`);
+        const running = new Set(processesOf(cluster.id).map((p) => p.nodeId));
+        for (const id of nodeIds(cluster)) if (!running.has(id)) spawnNode(cluster, id);
+        await waitUp(cluster, cluster.service_url);
+      },
+
+      async restartCluster(cluster) {
+        await driver.stopCluster(cluster);
+        await driver.startCluster(cluster);
+      },
+
+      probe: (cluster) => probeChainNodes(cluster),
+
+      async repairCluster(cluster) {
+        // A node that died is started again on its own ledger; it catches up from its peers.
+        await driver.startCluster(cluster);
+      },
+
+      async sweep(known, graceMs) {
+        const removed = new Set<string>();
+        const strays = findNodeProcesses(root).filter((p) => !known.has(p.clusterId));
+        const byCluster = new Map<string, number[]>();
+        for (const p of strays) byCluster.set(p.clusterId, [...(byCluster.get(p.clusterId) ?? []), p.pid]);
+        let dirs: string[] = [];
+        try {
+          dirs = readdirSync(root);
+        } catch {
+          /* nothing made yet */
+        }
+        const now = Date.now();
+        const oldEnough = (id: string) => {
+          try {
+            return now - statSync(clusterDir(id)).mtimeMs >= graceMs;
+          } catch {
+            return true; // processes without files: nothing to wait for
+          }
+        };
+        for (const id of new Set([...byCluster.keys(), ...dirs.filter((d) => !known.has(d))])) {
+          if (!oldEnough(id)) continue;
+          await terminate(byCluster.get(id) ?? []);
+          removeFiles(id);
+          removed.add(id);
+        }
+        if (removed.size > 0) log.info("swept clusters no database row claims", { clusters: [...removed] });
+        return [...removed];
+      },
+
+      async resetHost() {
+        await terminate(findNodeProcesses(root).map((p) => p.pid));
+        rmSync(root, { recursive: true, force: true });
+        mkdirSync(root, { recursive: true });
+      },
+
+      async dispose() {
+        // Nodes are left running on purpose: the next daemon adopts them.
+      },
+    };
+    return driver;
+  };
+}

@@ -1,0 +1,84 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface NodeProcess {
+  pid: number;
+  clusterId: string;
+  nodeId: string;
+}
+
+/**
+ * Every live chain node process started from `root`: found by its command line
+ * (`... --config ROOT/<cluster>/<node>/config.json`), not by pid files, so that a process
+ * spawned just before a crash, whose pid was never recorded, is still found.
+ */
+export function findNodeProcesses(root: string): NodeProcess[] {
+  const prefix = root.endsWith("/") ? root : root + "/";
+  const found: NodeProcess[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    const args = cmdline.split("\0");
+    const at = args.indexOf("--config");
+    const config = at >= 0 ? args[at + 1] : undefined;
+    if (!config?.startsWith(prefix) || !config.endsWith("/config.json")) continue;
+    const [clusterId, nodeId] = config.slice(prefix.length).split("/");
+    if (!clusterId || !nodeId) continue;
+    found.push({ pid: Number(entry), clusterId, nodeId });
+  }
+  return found;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM, then SIGKILL for whatever still runs after graceMs; resolves when all are gone. */
+export async function terminate(pids: readonly number[], graceMs = 3000): Promise<void> {
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  for (const pid of pids) signal(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  let left = pids.filter(isAliveNotZombie);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    left = left.filter(isAliveNotZombie);
+  }
+  for (const pid of left) signal(pid, "SIGKILL");
+  while (left.length > 0) {
+    await new Promise((r) => setTimeout(r, 25));
+    left = left.filter(isAliveNotZombie);
+  }
+}
+
+/** A zombie is dead for our purposes: it holds no port and runs no code. */
+function isAliveNotZombie(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,48 @@
+import type { Cluster } from "../core/types.ts";
+import type { ProbeResult } from "./contract.ts";
+
+async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return res.json();
+}
+
+/**
+ * The health check of a chain node cluster over its REST API: every node reachable from the
+ * daemon answers /chain with a height, and /network/peers lists all `size` nodes.
+ * `urls` defaults to the cluster's service_url (every node); drivers that reach only vp0
+ * pass just that one, whose peer list then speaks for the rest.
+ */
+export async function probeChainNodes(cluster: Cluster, urls: Record<string, string> = cluster.service_url, timeoutMs = 2000): Promise<ProbeResult> {
+  const entries = Object.entries(urls);
+  if (entries.length === 0) return { ok: false, reason: "no node endpoints recorded" };
+  const results = await Promise.all(
+    entries.map(async ([node, url]): Promise<string | undefined> => {
+      try {
+        const chain = (await getJson(`${url}/chain`, timeoutMs)) as { height?: unknown };
+        if (typeof chain.height !== "number" || chain.height < 1) return `${node}: no chain height`;
+        const peers = (await getJson(`${url}/network/peers`, timeoutMs)) as { peers?: unknown[] };
+        const seen = Array.isArray(peers.peers) ? peers.peers.length : 0;
+        if (seen < cluster.size) return `${node}: sees ${seen} of ${cluster.size} peers`;
+        return undefined;
+      } catch (err) {
+        return `${node}: ${(err as Error).message}`;
+      }
+    }),
+  );
+  const failures = results.filter((r): r is string => r !== undefined);
+  if (failures.length === 0) return { ok: true };
+  return { ok: false, reason: failures.join("; "), failedNodes: failures.map((f) => f.slice(0, f.indexOf(":"))) };
+}
+
+/** Polls until the probe passes or the deadline comes; answers the last result. */
+export async function waitHealthy(probe: () => Promise<ProbeResult>, timeoutMs: number, intervalMs = 100): Promise<ProbeResult> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ProbeResult = { ok: false, reason: "not probed" };
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last.ok) return last;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return last;
+}

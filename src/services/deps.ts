@@ -1,0 +1,20 @@
+import type { ConsensusType } from "../core/types.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { PoolStore } from "../store/pool-store.ts";
+import type { DriverRegistry } from "./drivers.ts";
+import type { Reconciler } from "./reconciler.ts";
+
+/** Everything services need, built once in the composition root. */
+export interface ServiceDeps {
+  store: PoolStore;
+  drivers: DriverRegistry;
+  reconciler: Reconciler;
+  logger: Logger;
+  /** Consensus types autofill spreads the pool over. */
+  poolTypes: readonly ConsensusType[];
+  scheduler: {
+    hostFailures: number;
+    healthFailures: number;
+    sweepGraceMs: number;
+  };
+}

@@ -1,0 +1,143 @@
+import { badRequest, ChainpoolError, conflict, notFound } from "../core/errors.ts";
+import type { Cluster, ConsensusType, Host } from "../core/types.ts";
+import type { HostPatch, NewHost } from "../store/pool-store.ts";
+import type { ServiceDeps } from "./deps.ts";
+
+/** The operator's verbs on hosts and on single clusters. */
+export class HostService {
+  readonly #d: ServiceDeps;
+
+  constructor(deps: ServiceDeps) {
+    this.#d = deps;
+  }
+
+  list(): Host[] {
+    return this.#d.store.listHosts();
+  }
+
+  get(id: string): Host {
+    const host = this.#d.store.getHost(id);
+    if (!host) throw notFound(`host ${id} not found`);
+    return host;
+  }
+
+  add(spec: NewHost): Host {
+    if (!this.#d.drivers.supports(spec.type)) throw badRequest(`type: host type "${spec.type}" is not supported by this daemon`);
+    if (this.#d.store.getHostByName(spec.name)) throw conflict(`name: a host named ${spec.name} exists already`);
+    const host = this.#d.store.insertHost(spec);
+    this.#d.logger.info("host added", { host: host.id, name: host.name, type: host.type });
+    return host;
+  }
+
+  async update(id: string, patch: HostPatch): Promise<Host> {
+    if (patch.name !== undefined) {
+      const other = this.#d.store.getHostByName(patch.name);
+      if (other && other.id !== id) throw conflict(`name: a host named ${patch.name} exists already`);
+    }
+    const result = this.#d.store.updateHost(id, patch);
+    if (!result.ok) {
+      if (result.reason === "NOT_FOUND") throw notFound(`host ${id} not found`);
+      throw conflict(`capacity: host ${id} holds ${result.held} clusters; capacity cannot go below that`);
+    }
+    await this.#d.drivers.forget(id);
+    return result.host;
+  }
+
+  async remove(id: string): Promise<void> {
+    const result = this.#d.store.deleteHost(id);
+    if (!result.ok) {
+      if (result.reason === "NOT_FOUND") throw notFound(`host ${id} not found`);
+      throw conflict(`host ${id} still holds ${result.held} clusters; clean or reset it first`);
+    }
+    await this.#d.drivers.forget(id);
+    this.#d.logger.info("host removed", { host: id });
+  }
+
+  /** fillup: create clusters up to capacity, spread over the pool's consensus types. */
+  fillup(id: string): Cluster[] {
+    const host = this.get(id);
+    if (host.status !== "active") throw new ChainpoolError("HOST_UNAVAILABLE", `host ${id} is inactive`);
+    const made: Cluster[] = [];
+    for (;;) {
+      const result = this.#d.store.createCluster(host.id, this.#leastUsedType(host.id));
+      if (!result.ok) break;
+      made.push(result.cluster);
+    }
+    if (made.length > 0) {
+      this.#d.logger.info("host filled up", { host: host.name, created: made.length });
+      this.#d.reconciler.kick();
+    }
+    return made;
+  }
+
+  /** clean: delete the host's free clusters and turn autofill off. */
+  clean(id: string): string[] {
+    this.get(id);
+    const result = this.#d.store.updateHost(id, { autofill: false });
+    if (!result.ok) throw notFound(`host ${id} not found`);
+    const ids = this.#d.store
+      .listClusters({ host_id: id, user_id: "" })
+      .filter((c) => c.op === null)
+      .map((c) => c.id);
+    for (const cid of ids) this.#d.store.markForDelete(cid);
+    this.#d.reconciler.kick();
+    return ids;
+  }
+
+  /**
+   * reset: every cluster record on the host is marked for deletion first, then the driver
+   * removes everything chainpool owns there; the reconciler drops the rows, and autofill
+   * rebuilds the pool if it is on.
+   */
+  async reset(id: string): Promise<string[]> {
+    const host = this.get(id);
+    const ids = this.#d.store.listClusters({ host_id: id }).map((c) => c.id);
+    for (const cid of ids) this.#d.store.markForDelete(cid);
+    try {
+      await this.#d.drivers.get(host).resetHost();
+    } catch (err) {
+      throw new ChainpoolError("HOST_UNAVAILABLE", `host ${id}: reset failed: ${(err as Error).message}; it will be finished by the reconciler`);
+    } finally {
+      this.#d.reconciler.kick();
+    }
+    this.#d.logger.info("host reset", { host: host.name, clusters: ids.length });
+    return ids;
+  }
+
+  createCluster(hostId: string, type: ConsensusType, name?: string): Cluster {
+    const result = this.#d.store.createCluster(hostId, type, name);
+    if (!result.ok) {
+      if (result.reason === "HOST_NOT_FOUND") throw notFound(`host_id: host ${hostId} not found`);
+      throw conflict(`host_id: host ${hostId} is at capacity`);
+    }
+    this.#d.reconciler.kick();
+    return result.cluster;
+  }
+
+  deleteCluster(id: string): Cluster {
+    const cluster = this.#d.store.getCluster(id);
+    if (!cluster) throw notFound(`cluster ${id} not found`);
+    const marked = this.#d.store.markForDelete(id)!;
+    this.#d.reconciler.kick();
+    return marked;
+  }
+
+  /** The pool type this host has fewest clusters of. */
+  #leastUsedType(hostId: string): ConsensusType {
+    const counts = new Map<string, number>();
+    for (const c of this.#d.store.listClusters({ host_id: hostId })) {
+      const key = `${c.consensus_plugin}/${c.consensus_mode}/${c.size}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    let best = this.#d.poolTypes[0]!;
+    let bestCount = Infinity;
+    for (const t of this.#d.poolTypes) {
+      const n = counts.get(`${t.plugin}/${t.mode}/${t.size}`) ?? 0;
+      if (n < bestCount) {
+        best = t;
+        bestCount = n;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,79 @@
+import { ChainpoolError, conflict, notFound } from "../core/errors.ts";
+import type { Cluster, ClusterOp, ClusterStatus } from "../core/types.ts";
+import type { ApplyRequest, ClusterFilter } from "../store/pool-store.ts";
+import type { ServiceDeps } from "./deps.ts";
+
+const OP_RULES: Record<"start" | "stop" | "restart", readonly ClusterStatus[]> = {
+  start: ["stopped", "running"],
+  stop: ["running", "stopped"],
+  restart: ["running", "stopped"],
+};
+
+/** The front API's verbs: apply, release, start/stop/restart, list, inspect. */
+export class PoolService {
+  readonly #d: ServiceDeps;
+
+  constructor(deps: ServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** One transaction; never touches a driver. */
+  apply(req: ApplyRequest): Cluster {
+    const result = this.#d.store.claimFreeCluster(req);
+    if (result.ok) return result.cluster;
+    const filters = (["consensus_plugin", "consensus_mode", "size"] as const)
+      .filter((k) => req[k] !== undefined)
+      .map((k) => `${k}=${req[k]}`);
+    throw new ChainpoolError(
+      "NO_CLUSTER_AVAILABLE",
+      `no free cluster for user ${req.user_id}${filters.length ? " matching " + filters.join(", ") : ""}`,
+    );
+  }
+
+  releaseCluster(id: string): void {
+    const result = this.#d.store.releaseCluster(id);
+    if (!result.ok) {
+      if (result.reason === "NOT_FOUND") throw notFound(`cluster ${id} not found`);
+      throw conflict(`cluster ${id} is not held by any user`);
+    }
+    this.#d.logger.info("cluster released", { cluster: id });
+    this.#d.reconciler.kick();
+  }
+
+  /** Releases everything the user holds; answers the released ids (an empty list is fine). */
+  releaseUser(userId: string): string[] {
+    const ids = this.#d.store.releaseUser(userId);
+    if (ids.length > 0) {
+      this.#d.logger.info("user's clusters released", { user: userId, clusters: ids });
+      this.#d.reconciler.kick();
+    }
+    return ids;
+  }
+
+  /** start/stop/restart: the intent is written, then carried out; answers when done. */
+  async operate(id: string, action: "start" | "stop" | "restart"): Promise<Cluster> {
+    const op: ClusterOp = action;
+    const result = this.#d.store.requestOp(id, op, OP_RULES[action]);
+    if (!result.ok) {
+      if (result.reason === "NOT_FOUND") throw notFound(`cluster ${id} not found`);
+      const state = result.cluster ? `${result.cluster.status}${result.cluster.op ? ` (${result.cluster.op} pending)` : ""}` : "";
+      throw conflict(`cluster ${id} cannot ${action} while ${state}`);
+    }
+    try {
+      await this.#d.reconciler.settle(id);
+    } catch (err) {
+      throw new ChainpoolError("HOST_UNAVAILABLE", `cluster ${id}: ${action} failed on its host; it will be retried: ${(err as Error).message}`);
+    }
+    return this.get(id);
+  }
+
+  get(id: string): Cluster {
+    const cluster = this.#d.store.getCluster(id);
+    if (!cluster) throw notFound(`cluster ${id} not found`);
+    return cluster;
+  }
+
+  list(filter: ClusterFilter): Cluster[] {
+    return this.#d.store.listClusters(filter);
+  }
+}

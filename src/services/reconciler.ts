@@ -1,0 +1,167 @@
+import type { Cluster } from "../core/types.ts";
+import { waitHealthy } from "../drivers/probe.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { PoolStore } from "../store/pool-store.ts";
+import type { DriverRegistry } from "./drivers.ts";
+
+export interface ReconcilerOptions {
+  store: PoolStore;
+  drivers: DriverRegistry;
+  logger: Logger;
+  /** Most driver operations in flight at once. */
+  maxParallel: number;
+  /** How long a new cluster may take to pass its first health check. */
+  readyTimeoutMs: number;
+  /** Consecutive failed probes before health turns FAIL. */
+  healthFailures: number;
+}
+
+/**
+ * Does the work the database says is owed (each cluster's `op`): create, delete, recycle,
+ * start, stop, restart. Every op was written before any side effect, and every driver call
+ * is safe to repeat, so a pass after a crash simply finishes what was started.
+ */
+export class Reconciler {
+  readonly #o: ReconcilerOptions;
+  readonly #inflight = new Map<string, Promise<void>>();
+  readonly #backoff = new Map<string, { until: number; fails: number }>();
+  #pass: Promise<void> | undefined;
+  #again = false;
+  #closed = false;
+
+  constructor(options: ReconcilerOptions) {
+    this.#o = options;
+  }
+
+  /** True while a driver operation runs for this cluster. */
+  busy(id: string): boolean {
+    return this.#inflight.has(id);
+  }
+
+  /** Asks for a pass soon; passes never overlap, a kick during one asks for another. */
+  kick(): void {
+    if (this.#closed) return;
+    if (this.#pass) {
+      this.#again = true;
+      return;
+    }
+    this.#pass = this.#runPasses().finally(() => (this.#pass = undefined));
+  }
+
+  /** Runs passes until nothing new was asked for; resolves when idle. */
+  async runOnce(): Promise<void> {
+    this.kick();
+    while (this.#pass) await this.#pass;
+  }
+
+  async #runPasses(): Promise<void> {
+    do {
+      this.#again = false;
+      await this.#pass1();
+    } while (this.#again && !this.#closed);
+  }
+
+  async #pass1(): Promise<void> {
+    const now = Date.now();
+    const due = this.#o.store
+      .pendingOps()
+      .filter((c) => !this.#inflight.has(c.id) && (this.#backoff.get(c.id)?.until ?? 0) <= now);
+    const queue = [...due];
+    const worker = async () => {
+      for (let c = queue.shift(); c && !this.#closed; c = queue.shift()) await this.settle(c.id).catch(() => {});
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#o.maxParallel, queue.length) }, worker));
+  }
+
+  /** Does the op owed on one cluster now and waits for it; joins one already running. */
+  settle(id: string): Promise<void> {
+    const running = this.#inflight.get(id);
+    if (running) return running;
+    const task = this.#run(id).finally(() => this.#inflight.delete(id));
+    this.#inflight.set(id, task);
+    return task;
+  }
+
+  async #run(id: string): Promise<void> {
+    const cluster = this.#o.store.getCluster(id);
+    if (!cluster || cluster.op === null) return;
+    const log = this.#o.logger.child({ cluster: id, op: cluster.op });
+    try {
+      await this.#apply(cluster);
+      this.#backoff.delete(id);
+    } catch (err) {
+      const fails = (this.#backoff.get(id)?.fails ?? 0) + 1;
+      const delay = Math.min(30_000, 500 * 2 ** (fails - 1));
+      this.#backoff.set(id, { until: Date.now() + delay, fails });
+      log.error("cluster operation failed; will retry", { err, retry_in_ms: delay });
+      throw err;
+    }
+  }
+
+  async #apply(cluster: Cluster): Promise<void> {
+    const { store } = this.#o;
+    const host = store.getHost(cluster.host_id);
+    if (!host) {
+      store.deleteClusterRow(cluster.id);
+      return;
+    }
+    const driver = this.#o.drivers.get(host);
+    switch (cluster.op) {
+      case null:
+        return;
+      case "create": {
+        const runtime = await driver.createCluster(cluster);
+        store.markCreated(cluster.id, runtime);
+        this.#o.logger.info("cluster created", { cluster: cluster.id, name: cluster.name, host: host.name, api_url: runtime.api_url });
+        await this.#firstHealthCheck(cluster.id);
+        return;
+      }
+      case "delete":
+        await driver.removeCluster(cluster);
+        store.deleteClusterRow(cluster.id);
+        this.#o.logger.info("cluster deleted", { cluster: cluster.id, host: host.name });
+        return;
+      case "recycle": {
+        await driver.removeCluster(cluster);
+        const next = store.replaceCluster(cluster.id);
+        this.#o.logger.info("cluster dropped for recycling", { cluster: cluster.id, successor: next?.id });
+        if (next) {
+          this.#backoff.delete(cluster.id);
+          // The successor is created right away, under its own id.
+          void this.settle(next.id).catch(() => {});
+        }
+        return;
+      }
+      case "start":
+      case "restart":
+        if (cluster.op === "start") await driver.startCluster(cluster);
+        else await driver.restartCluster(cluster);
+        store.finishOp(cluster.id, "running");
+        await this.#firstHealthCheck(cluster.id);
+        return;
+      case "stop":
+        await driver.stopCluster(cluster);
+        store.finishOp(cluster.id, "stopped");
+        return;
+    }
+  }
+
+  /** The first health check comes right after creation, not a watchdog period later. */
+  async #firstHealthCheck(id: string): Promise<void> {
+    const cluster = this.#o.store.getCluster(id);
+    const host = cluster && this.#o.store.getHost(cluster.host_id);
+    if (!cluster || !host) return;
+    const driver = this.#o.drivers.get(host);
+    const result = await waitHealthy(() => driver.probe(cluster), this.#o.readyTimeoutMs);
+    this.#o.store.recordHealth(id, result.ok, result.ok ? 1 : this.#o.healthFailures);
+    if (!result.ok) this.#o.logger.warn("cluster failed its first health check", { cluster: id, reason: result.reason });
+  }
+
+  /** Stops taking work and waits for what is in flight. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#pass || this.#inflight.size > 0) {
+      await Promise.allSettled([this.#pass, ...this.#inflight.values()]);
+    }
+  }
+}

@@ -1,0 +1,560 @@
+import type {
+  Cluster,
+  ClusterOp,
+  ClusterStatus,
+  ConsensusType,
+  Health,
+  Host,
+  HostStatus,
+  HostType,
+  ReleasedCluster,
+} from "../core/types.ts";
+import { newId, nowIso } from "../lib/ids.ts";
+import { migrate } from "./migrations.ts";
+import type { SqlDatabase, SqlValue } from "./sql.ts";
+
+/** Filters accepted by cluster listings; every key is optional and exact. */
+export interface ClusterFilter {
+  consensus_plugin?: string;
+  consensus_mode?: string;
+  size?: number;
+  /** "" selects free clusters. */
+  user_id?: string;
+  host_id?: string;
+  status?: string;
+  health?: string;
+}
+
+export interface ApplyRequest {
+  user_id: string;
+  consensus_plugin?: string;
+  consensus_mode?: string;
+  size?: number;
+  allow_multiple: boolean;
+}
+
+export type ClaimResult =
+  | { ok: true; cluster: Cluster; reused: boolean }
+  | { ok: false; reason: "NONE_AVAILABLE" };
+
+export interface NewHost {
+  name: string;
+  type: HostType;
+  daemon_url: string;
+  capacity: number;
+  autofill: boolean;
+  schedulable: boolean;
+  log_level: string;
+  params: Record<string, unknown>;
+}
+
+export type HostPatch = Partial<Omit<NewHost, "type">>;
+
+export type CreateClusterResult =
+  | { ok: true; cluster: Cluster }
+  | { ok: false; reason: "HOST_NOT_FOUND" | "HOST_FULL" };
+
+export interface PoolStats {
+  hosts: { total: number; by_status: Record<string, number>; by_type: Record<string, number> };
+  clusters: {
+    total: number;
+    free: number;
+    in_use: number;
+    by_status: Record<string, number>;
+    by_health: Record<string, number>;
+    by_type: Record<string, number>;
+    by_user: Record<string, number>;
+  };
+  released_total: number;
+}
+
+interface ClusterRow {
+  id: string;
+  name: string;
+  host_id: string;
+  consensus_plugin: string;
+  consensus_mode: string;
+  size: number;
+  status: string;
+  health: string;
+  user_id: string;
+  apply_ts: string | null;
+  api_url: string;
+  service_url: string;
+  handle: string;
+  op: string | null;
+  health_fails: number;
+  create_ts: string;
+}
+
+interface HostRow {
+  id: string;
+  name: string;
+  type: string;
+  daemon_url: string;
+  capacity: number;
+  autofill: number;
+  schedulable: number;
+  log_level: string;
+  status: string;
+  params: string;
+  fail_count: number;
+  create_ts: string;
+}
+
+const toCluster = (r: ClusterRow): Cluster => ({
+  id: r.id,
+  name: r.name,
+  host_id: r.host_id,
+  consensus_plugin: r.consensus_plugin as Cluster["consensus_plugin"],
+  consensus_mode: r.consensus_mode as Cluster["consensus_mode"],
+  size: r.size,
+  status: r.status as ClusterStatus,
+  health: r.health as Health,
+  user_id: r.user_id,
+  apply_ts: r.apply_ts,
+  api_url: r.api_url,
+  service_url: JSON.parse(r.service_url) as Record<string, string>,
+  handle: JSON.parse(r.handle) as Record<string, unknown>,
+  op: r.op as ClusterOp | null,
+  create_ts: r.create_ts,
+});
+
+const toHost = (r: HostRow): Host => ({
+  id: r.id,
+  name: r.name,
+  type: r.type as HostType,
+  daemon_url: r.daemon_url,
+  capacity: r.capacity,
+  autofill: r.autofill === 1,
+  schedulable: r.schedulable === 1,
+  log_level: r.log_level,
+  status: r.status as HostStatus,
+  params: JSON.parse(r.params) as Record<string, unknown>,
+  create_ts: r.create_ts,
+});
+
+const FILTER_COLUMNS = ["consensus_plugin", "consensus_mode", "size", "user_id", "host_id", "status", "health"] as const;
+
+/**
+ * The pool's persistent state and every transaction on it. Each method that changes state
+ * is one SQLite transaction, so a crash leaves either the old state or the new one.
+ */
+export class PoolStore {
+  readonly db: SqlDatabase;
+
+  constructor(options: { db: SqlDatabase }) {
+    this.db = options.db;
+    migrate(this.db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---------------------------------------------------------------- hosts
+
+  listHosts(): Host[] {
+    return this.db.prepare("SELECT * FROM hosts ORDER BY create_ts, name").all<HostRow>().map(toHost);
+  }
+
+  getHost(id: string): Host | undefined {
+    const row = this.db.prepare("SELECT * FROM hosts WHERE id = ?").get<HostRow>([id]);
+    return row ? toHost(row) : undefined;
+  }
+
+  getHostByName(name: string): Host | undefined {
+    const row = this.db.prepare("SELECT * FROM hosts WHERE name = ?").get<HostRow>([name]);
+    return row ? toHost(row) : undefined;
+  }
+
+  insertHost(h: NewHost): Host {
+    const id = newId();
+    this.db
+      .prepare(
+        `INSERT INTO hosts (id, name, type, daemon_url, capacity, autofill, schedulable, log_level, status, params, create_ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
+      )
+      .run([id, h.name, h.type, h.daemon_url, h.capacity, h.autofill ? 1 : 0, h.schedulable ? 1 : 0, h.log_level, JSON.stringify(h.params), nowIso()]);
+    return this.getHost(id)!;
+  }
+
+  /** Applies a patch; refuses (returns the conflict) to drop capacity below the clusters held. */
+  updateHost(id: string, patch: HostPatch): { ok: true; host: Host } | { ok: false; reason: "NOT_FOUND" | "CAPACITY_BELOW_USE"; held?: number } {
+    return this.db.transaction(() => {
+      const host = this.getHost(id);
+      if (!host) return { ok: false, reason: "NOT_FOUND" } as const;
+      if (patch.capacity !== undefined) {
+        const held = this.countClustersOnHost(id);
+        if (patch.capacity < held) return { ok: false, reason: "CAPACITY_BELOW_USE", held } as const;
+      }
+      const sets: string[] = [];
+      const values: SqlValue[] = [];
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) continue;
+        sets.push(`${key} = ?`);
+        values.push(typeof value === "boolean" ? (value ? 1 : 0) : key === "params" ? JSON.stringify(value) : (value as SqlValue));
+      }
+      if (sets.length > 0) this.db.prepare(`UPDATE hosts SET ${sets.join(", ")} WHERE id = ?`).run([...values, id]);
+      return { ok: true, host: this.getHost(id)! } as const;
+    });
+  }
+
+  deleteHost(id: string): { ok: true } | { ok: false; reason: "NOT_FOUND" | "HOLDS_CLUSTERS"; held?: number } {
+    return this.db.transaction(() => {
+      if (!this.getHost(id)) return { ok: false, reason: "NOT_FOUND" } as const;
+      const held = this.countClustersOnHost(id);
+      if (held > 0) return { ok: false, reason: "HOLDS_CLUSTERS", held } as const;
+      this.db.prepare("DELETE FROM hosts WHERE id = ?").run([id]);
+      return { ok: true } as const;
+    });
+  }
+
+  /** Records one reachability result; returns the host's status after it. */
+  recordHostCheck(id: string, reachable: boolean, failuresToInactive: number): HostStatus {
+    return this.db.transaction(() => {
+      if (reachable) {
+        this.db.prepare("UPDATE hosts SET status = 'active', fail_count = 0 WHERE id = ?").run([id]);
+        return "active";
+      }
+      this.db.prepare("UPDATE hosts SET fail_count = fail_count + 1 WHERE id = ?").run([id]);
+      const row = this.db.prepare("SELECT fail_count FROM hosts WHERE id = ?").get<{ fail_count: number }>([id]);
+      if (row && row.fail_count >= failuresToInactive) {
+        this.db.prepare("UPDATE hosts SET status = 'inactive' WHERE id = ?").run([id]);
+        // Clusters on an unreachable host cannot be healthy.
+        this.db.prepare("UPDATE clusters SET health = 'FAIL' WHERE host_id = ? AND status IN ('running','stopped')").run([id]);
+        return "inactive";
+      }
+      return this.getHost(id)?.status ?? "inactive";
+    });
+  }
+
+  countClustersOnHost(hostId: string): number {
+    return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE host_id = ?").get<{ n: number }>([hostId])!.n;
+  }
+
+  // ---------------------------------------------------------------- clusters
+
+  getCluster(id: string): Cluster | undefined {
+    const row = this.db.prepare("SELECT * FROM clusters WHERE id = ?").get<ClusterRow>([id]);
+    return row ? toCluster(row) : undefined;
+  }
+
+  listClusters(filter: ClusterFilter = {}): Cluster[] {
+    const where: string[] = [];
+    const values: SqlValue[] = [];
+    for (const key of FILTER_COLUMNS) {
+      const value = filter[key];
+      if (value === undefined) continue;
+      where.push(`${key} = ?`);
+      values.push(value);
+    }
+    const sql = `SELECT * FROM clusters${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY create_ts, name`;
+    return this.db.prepare(sql).all<ClusterRow>(values).map(toCluster);
+  }
+
+  /**
+   * Inserts a cluster row in state `creating` with op `create`, if the host has room.
+   * The capacity check and the insert are one transaction, so parallel creations can
+   * never push a host past its capacity.
+   */
+  createCluster(hostId: string, type: ConsensusType, name?: string): CreateClusterResult {
+    return this.db.transaction(() => {
+      const host = this.getHost(hostId);
+      if (!host) return { ok: false, reason: "HOST_NOT_FOUND" } as const;
+      if (this.countClustersOnHost(hostId) >= host.capacity) return { ok: false, reason: "HOST_FULL" } as const;
+      const cluster = this.insertClusterRow(host, type, name ?? this.nextSlotName(host));
+      return { ok: true, cluster } as const;
+    });
+  }
+
+  private insertClusterRow(host: Host, type: ConsensusType, name: string): Cluster {
+    const id = newId();
+    this.db
+      .prepare(
+        `INSERT INTO clusters (id, name, host_id, consensus_plugin, consensus_mode, size, status, op, create_ts)
+         VALUES (?, ?, ?, ?, ?, ?, 'creating', 'create', ?)`,
+      )
+      .run([id, name, host.id, type.plugin, type.mode, type.size, nowIso()]);
+    return this.getCluster(id)!;
+  }
+
+  /** The lowest `<host>_<n>` not used on the host: Cello's naming, stable across recycles. */
+  private nextSlotName(host: Host): string {
+    const used = new Set(
+      this.db.prepare("SELECT name FROM clusters WHERE host_id = ?").all<{ name: string }>([host.id]).map((r) => r.name),
+    );
+    for (let n = 0; ; n++) {
+      const name = `${host.name}_${n}`;
+      if (!used.has(name)) return name;
+    }
+  }
+
+  /**
+   * apply: one transaction. With allow_multiple false, a cluster the user already holds that
+   * matches is answered again; otherwise one free matching cluster is taken. A free cluster
+   * is unheld, running, healthy, with no pending op, on an active schedulable host.
+   */
+  claimFreeCluster(req: ApplyRequest): ClaimResult {
+    return this.db.transaction((): ClaimResult => {
+      const filters: string[] = [];
+      const values: SqlValue[] = [];
+      if (req.consensus_plugin !== undefined) {
+        filters.push("c.consensus_plugin = ?");
+        values.push(req.consensus_plugin);
+      }
+      if (req.consensus_mode !== undefined) {
+        filters.push("c.consensus_mode = ?");
+        values.push(req.consensus_mode);
+      }
+      if (req.size !== undefined) {
+        filters.push("c.size = ?");
+        values.push(req.size);
+      }
+      const extra = filters.length ? " AND " + filters.join(" AND ") : "";
+      if (!req.allow_multiple) {
+        const held = this.db
+          .prepare(`SELECT c.* FROM clusters c WHERE c.user_id = ? AND c.status != 'deleting'${extra} ORDER BY c.apply_ts LIMIT 1`)
+          .get<ClusterRow>([req.user_id, ...values]);
+        if (held) return { ok: true, cluster: toCluster(held), reused: true };
+      }
+      const free = this.db
+        .prepare(
+          `SELECT c.id FROM clusters c JOIN hosts h ON h.id = c.host_id
+           WHERE c.status = 'running' AND c.health = 'OK' AND c.user_id = '' AND c.op IS NULL
+             AND h.status = 'active' AND h.schedulable = 1${extra}
+           LIMIT 1`,
+        )
+        .get<{ id: string }>(values);
+      if (!free) return { ok: false, reason: "NONE_AVAILABLE" };
+      const changed = this.db
+        .prepare("UPDATE clusters SET user_id = ?, apply_ts = ? WHERE id = ? AND user_id = ''")
+        .run([req.user_id, nowIso(), free.id]).changes;
+      if (changed !== 1) throw new Error(`claim of ${free.id} raced inside a transaction`);
+      return { ok: true, cluster: this.getCluster(free.id)!, reused: false };
+    });
+  }
+
+  /**
+   * release: the cluster leaves its user at once (history row written), and is marked
+   * deleting with op `recycle` in the same transaction; the reconciler drops and recreates it.
+   */
+  releaseCluster(id: string): { ok: true; cluster: Cluster } | { ok: false; reason: "NOT_FOUND" | "NOT_HELD" } {
+    return this.db.transaction(() => {
+      const cluster = this.getCluster(id);
+      if (!cluster) return { ok: false, reason: "NOT_FOUND" } as const;
+      if (cluster.user_id === "") return { ok: false, reason: "NOT_HELD" } as const;
+      this.recordRelease(cluster);
+      this.db
+        .prepare("UPDATE clusters SET user_id = '', apply_ts = NULL, status = 'deleting', op = 'recycle' WHERE id = ?")
+        .run([id]);
+      return { ok: true, cluster: this.getCluster(id)! } as const;
+    });
+  }
+
+  /** Releases every cluster the user holds; returns their ids (none is fine). */
+  releaseUser(userId: string): string[] {
+    return this.db.transaction(() => {
+      const ids = this.db.prepare("SELECT id FROM clusters WHERE user_id = ?").all<{ id: string }>([userId]).map((r) => r.id);
+      for (const id of ids) this.releaseCluster(id);
+      return ids;
+    });
+  }
+
+  private recordRelease(cluster: Cluster): void {
+    const release = nowIso();
+    const applied = cluster.apply_ts ?? release;
+    const duration = Math.max(0, (Date.parse(release) - Date.parse(applied)) / 1000);
+    this.db
+      .prepare(
+        `INSERT INTO releases (cluster_id, cluster_name, host_id, user_id, consensus_plugin, consensus_mode, size, apply_ts, release_ts, duration_s)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run([cluster.id, cluster.name, cluster.host_id, cluster.user_id, cluster.consensus_plugin, cluster.consensus_mode, cluster.size, applied, release, duration]);
+  }
+
+  listReleased(filter: { user_id?: string; limit?: number } = {}): ReleasedCluster[] {
+    const limit = filter.limit ?? 1000;
+    const rows =
+      filter.user_id === undefined
+        ? this.db.prepare("SELECT * FROM releases ORDER BY seq DESC LIMIT ?").all<ReleasedCluster>([limit])
+        : this.db.prepare("SELECT * FROM releases WHERE user_id = ? ORDER BY seq DESC LIMIT ?").all<ReleasedCluster>([filter.user_id, limit]);
+    return rows.map((r) => ({
+      cluster_id: r.cluster_id,
+      cluster_name: r.cluster_name,
+      host_id: r.host_id,
+      user_id: r.user_id,
+      consensus_plugin: r.consensus_plugin,
+      consensus_mode: r.consensus_mode,
+      size: r.size,
+      apply_ts: r.apply_ts,
+      release_ts: r.release_ts,
+      duration_s: r.duration_s,
+    }));
+  }
+
+  /** Sets the op (intent) for a cluster, only from the given statuses. Returns the cluster or why not. */
+  requestOp(
+    id: string,
+    op: ClusterOp,
+    fromStatuses: readonly ClusterStatus[],
+    nextStatus?: ClusterStatus,
+  ): { ok: true; cluster: Cluster } | { ok: false; reason: "NOT_FOUND" | "BUSY" | "WRONG_STATUS"; cluster?: Cluster } {
+    return this.db.transaction(() => {
+      const cluster = this.getCluster(id);
+      if (!cluster) return { ok: false, reason: "NOT_FOUND" } as const;
+      if (cluster.op !== null) return { ok: false, reason: "BUSY", cluster } as const;
+      if (!fromStatuses.includes(cluster.status)) return { ok: false, reason: "WRONG_STATUS", cluster } as const;
+      this.db.prepare("UPDATE clusters SET op = ?, status = ? WHERE id = ?").run([op, nextStatus ?? cluster.status, id]);
+      return { ok: true, cluster: this.getCluster(id)! } as const;
+    });
+  }
+
+  /** Marks a cluster for deletion (op delete), recording a release if it was held. */
+  markForDelete(id: string): Cluster | undefined {
+    return this.db.transaction(() => {
+      const cluster = this.getCluster(id);
+      if (!cluster) return undefined;
+      if (cluster.user_id !== "") this.recordRelease(cluster);
+      this.db.prepare("UPDATE clusters SET status = 'deleting', op = 'delete', user_id = '', apply_ts = NULL WHERE id = ?").run([id]);
+      return this.getCluster(id);
+    });
+  }
+
+  /** Marks a free cluster to be dropped and recreated (the reset of a broken free cluster). */
+  markForRecycle(id: string): boolean {
+    return (
+      this.db
+        .prepare("UPDATE clusters SET status = 'deleting', op = 'recycle' WHERE id = ? AND user_id = '' AND op IS NULL")
+        .run([id]).changes === 1
+    );
+  }
+
+  /** Records what the driver made, after creation: the cluster is running, health unknown. */
+  markCreated(id: string, runtime: { api_url: string; service_url: Record<string, string>; handle: Record<string, unknown> }): void {
+    this.db
+      .prepare("UPDATE clusters SET status = 'running', op = NULL, health = '', health_fails = 0, api_url = ?, service_url = ?, handle = ? WHERE id = ? AND op = 'create'")
+      .run([runtime.api_url, JSON.stringify(runtime.service_url), JSON.stringify(runtime.handle), id]);
+  }
+
+  /** Saves the driver's handle before the outside world is touched, so a crash can find what was started. */
+  saveHandle(id: string, handle: Record<string, unknown>): void {
+    this.db.prepare("UPDATE clusters SET handle = ? WHERE id = ?").run([JSON.stringify(handle), id]);
+  }
+
+  finishOp(id: string, status: ClusterStatus): void {
+    this.db.prepare("UPDATE clusters SET op = NULL, status = ? WHERE id = ?").run([status, id]);
+  }
+
+  /** Records a health probe; `failuresToFail` consecutive failures turn the health to FAIL. */
+  recordHealth(id: string, ok: boolean, failuresToFail: number): Health {
+    return this.db.transaction(() => {
+      if (ok) {
+        this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ?").run([id]);
+        return "OK";
+      }
+      this.db.prepare("UPDATE clusters SET health_fails = health_fails + 1 WHERE id = ?").run([id]);
+      const row = this.db.prepare("SELECT health_fails, health FROM clusters WHERE id = ?").get<{ health_fails: number; health: Health }>([id]);
+      if (!row) return "";
+      if (row.health_fails >= failuresToFail) {
+        this.db.prepare("UPDATE clusters SET health = 'FAIL' WHERE id = ?").run([id]);
+        return "FAIL";
+      }
+      return row.health;
+    });
+  }
+
+  /** Drops a deleted cluster's row and its port leases. */
+  deleteClusterRow(id: string): void {
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM port_leases WHERE cluster_id = ?").run([id]);
+      this.db.prepare("DELETE FROM clusters WHERE id = ?").run([id]);
+    });
+  }
+
+  /**
+   * The second half of a recycle, after the driver removed the old cluster: one transaction
+   * drops the old row and inserts its successor (new id, same host, type and name) in state
+   * creating, so the pool slot is never lost and never doubled.
+   */
+  replaceCluster(id: string): Cluster | undefined {
+    return this.db.transaction(() => {
+      const old = this.getCluster(id);
+      if (!old) return undefined;
+      const host = this.getHost(old.host_id);
+      this.deleteClusterRow(id);
+      if (!host) return undefined;
+      return this.insertClusterRow(host, { plugin: old.consensus_plugin, mode: old.consensus_mode, size: old.size }, old.name);
+    });
+  }
+
+  /** Clusters with work owed, oldest first. */
+  pendingOps(): Cluster[] {
+    return this.db.prepare("SELECT * FROM clusters WHERE op IS NOT NULL ORDER BY create_ts").all<ClusterRow>().map(toCluster);
+  }
+
+  // ---------------------------------------------------------------- ports
+
+  /**
+   * Leases `count` ports from [min, max] in a port domain (the machine for local hosts, the
+   * Docker host for docker hosts) for a cluster. One transaction: no port is given twice.
+   * Leases the cluster already holds are answered again, so a resumed creation reuses them.
+   */
+  leasePorts(domain: string, clusterId: string, count: number, range: { min: number; max: number }): number[] | undefined {
+    return this.db.transaction(() => {
+      const held = this.db
+        .prepare("SELECT port FROM port_leases WHERE domain = ? AND cluster_id = ? ORDER BY port")
+        .all<{ port: number }>([domain, clusterId])
+        .map((r) => r.port);
+      if (held.length >= count) return held.slice(0, count);
+      const used = new Set(
+        this.db
+          .prepare("SELECT port FROM port_leases WHERE domain = ? AND port BETWEEN ? AND ?")
+          .all<{ port: number }>([domain, range.min, range.max])
+          .map((r) => r.port),
+      );
+      const fresh: number[] = [];
+      for (let p = range.min; p <= range.max && held.length + fresh.length < count; p++) {
+        if (!used.has(p)) fresh.push(p);
+      }
+      if (held.length + fresh.length < count) return undefined;
+      const insert = this.db.prepare("INSERT INTO port_leases (domain, port, cluster_id) VALUES (?, ?, ?)");
+      for (const p of fresh) insert.run([domain, p, clusterId]);
+      return [...held, ...fresh].sort((a, b) => a - b);
+    });
+  }
+
+  /** Gives back one leased port (e.g. found taken by a foreign process) and leases it to nobody. */
+  blockPort(domain: string, port: number): void {
+    this.db.prepare("UPDATE port_leases SET cluster_id = '!blocked' WHERE domain = ? AND port = ?").run([domain, port]);
+  }
+
+  releasePorts(clusterId: string): void {
+    this.db.prepare("DELETE FROM port_leases WHERE cluster_id = ?").run([clusterId]);
+  }
+
+  // ---------------------------------------------------------------- stats
+
+  stats(): PoolStats {
+    const group = (sql: string): Record<string, number> =>
+      Object.fromEntries(this.db.prepare(sql).all<{ k: string; n: number }>().map((r) => [r.k, r.n]));
+    const count = (sql: string) => this.db.prepare(sql).get<{ n: number }>()!.n;
+    return {
+      hosts: {
+        total: count("SELECT COUNT(*) AS n FROM hosts"),
+        by_status: group("SELECT status AS k, COUNT(*) AS n FROM hosts GROUP BY status"),
+        by_type: group("SELECT type AS k, COUNT(*) AS n FROM hosts GROUP BY type"),
+      },
+      clusters: {
+        total: count("SELECT COUNT(*) AS n FROM clusters"),
+        free: count("SELECT COUNT(*) AS n FROM clusters WHERE user_id = '' AND status = 'running' AND health = 'OK' AND op IS NULL"),
+        in_use: count("SELECT COUNT(*) AS n FROM clusters WHERE user_id != ''"),
+        by_status: group("SELECT status AS k, COUNT(*) AS n FROM clusters GROUP BY status"),
+        by_health: group("SELECT CASE health WHEN '' THEN 'unknown' ELSE health END AS k, COUNT(*) AS n FROM clusters GROUP BY health"),
+        by_type: group("SELECT consensus_plugin || '/' || consensus_mode || '/' || size AS k, COUNT(*) AS n FROM clusters GROUP BY k"),
+        by_user: group("SELECT user_id AS k, COUNT(*) AS n FROM clusters WHERE user_id != '' GROUP BY user_id"),
+      },
+      released_total: count("SELECT COUNT(*) AS n FROM releases"),
+    };
+  }
+}
