@@ -1,0 +1,102 @@
+import { mkdirSync } from "node:fs";
+import type { NodeConfig } from "../lib/node-config.ts";
+import { Chain } from "./chain.ts";
+import { ChaincodeService } from "./chaincode-service.ts";
+import type { Consensus, ConsensusFactory } from "./consensus.ts";
+import { createGenesisBlock } from "./genesis.ts";
+import { HttpClient } from "./http-client.ts";
+import { startHttpServer } from "./http-server.ts";
+import type { RunningHttpServer } from "./http-server.ts";
+import type { Logger } from "./logger.ts";
+import { createNoopsConsensus } from "./noops-consensus.ts";
+import { PeerKeys } from "./peer-keys.ts";
+import { PeerReachability } from "./peer-reachability.ts";
+import { PeerTransport } from "./peer-transport.ts";
+import { createRestApi } from "./rest-api.ts";
+
+/** Largest body a client may send (413 above). */
+export const CLIENT_BODY_LIMIT = 1024 * 1024;
+/** Largest body another node may send: pushes carry pages of blocks. */
+export const PEER_BODY_LIMIT = 16 * 1024 * 1024;
+
+/** Consensus plugins this build can run; config may name others that are not built yet. */
+const CONSENSUS_FACTORIES: Partial<Record<NodeConfig["consensus"]["plugin"], ConsensusFactory>> = {
+  noops: createNoopsConsensus,
+};
+
+export class UnsupportedConsensusError extends Error {}
+
+export interface ChainNodeOptions {
+  config: NodeConfig;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface RunningChainNode {
+  readonly chain: Chain;
+  /** Stops consensus, the server and outgoing connections, and closes the ledger; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts one chain node: ledger (replayed from data_dir), identity, transport,
+ * consensus, REST API, then the HTTP server, then consensus. Throws on what prevents
+ * running (another cluster's ledger, a port in use, an unsupported plugin).
+ */
+export async function startChainNode(options: ChainNodeOptions): Promise<RunningChainNode> {
+  const { config, log } = options;
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  const factory = CONSENSUS_FACTORIES[config.consensus.plugin];
+  if (!factory) throw new UnsupportedConsensusError(`consensus.plugin "${config.consensus.plugin}" is not supported by this chain node yet`);
+
+  mkdirSync(config.data_dir, { recursive: true });
+  const genesis = createGenesisBlock({ clusterId: config.cluster_id, peers: config.peers });
+  const chain = Chain.open({ dataDir: config.data_dir, genesis, log });
+  const keys = new PeerKeys({ selfId: config.node_id, privateKeyPem: config.private_key, peers: config.peers });
+  const http = new HttpClient();
+  const transport = new PeerTransport({ clusterId: config.cluster_id, keys, peers: config.peers, http });
+  let consensus: Consensus | undefined;
+  let server: RunningHttpServer | undefined;
+  try {
+    consensus = factory({ config, chain, keys, transport, log, now });
+    const chaincode = new ChaincodeService({ chain, consensus, log, now });
+    const reachability = new PeerReachability({ selfId: config.node_id, peers: config.peers, transport });
+    const api = createRestApi({ config, chain, consensus, chaincode, keys, reachability, log, startedAt, now });
+    server = await startHttpServer({
+      host: config.listen.host,
+      port: config.listen.port,
+      handler: api,
+      bodyLimit: (path) => (path.startsWith("/peer/") ? PEER_BODY_LIMIT : CLIENT_BODY_LIMIT),
+      log,
+    });
+    consensus.start();
+  } catch (error: unknown) {
+    await consensus?.close();
+    http.close();
+    chain.close();
+    throw error;
+  }
+  log.log("info", "node.started", {
+    listen: `${config.listen.host}:${config.listen.port}`,
+    consensus: config.consensus.plugin,
+    mode: config.consensus.mode,
+    height: chain.height,
+    start_ms: now() - startedAt,
+  });
+
+  const running = { consensus, server };
+  let closing: Promise<void> | undefined;
+  return {
+    chain,
+    close() {
+      closing ??= (async () => {
+        await running.consensus.close();
+        await running.server.close();
+        http.close();
+        chain.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,261 @@
+import { join } from "node:path";
+import { computeBlockHash } from "./block.ts";
+import type { Block, ChaincodeRef, Timestamp, Transaction, TransactionResult, UnsignedBlock } from "./block.ts";
+import { canonicalJson } from "./canonical-json.ts";
+import type { ChaincodeResult } from "./chaincode.ts";
+import { executeBlock, executeTransaction, queryChaincode } from "./executor.ts";
+import { LedgerFile } from "./ledger-file.ts";
+import type { Logger } from "./logger.ts";
+import { parseBlock } from "./wire-format.ts";
+import { StateOverlay, WorldState } from "./world-state.ts";
+
+export interface ChainOptions {
+  /** Directory of this node's ledger; `ledger.jsonl` lives in it. */
+  dataDir: string;
+  /** The cluster's block 0; a ledger that starts differently belongs to another cluster. */
+  genesis: Block;
+  log: Logger;
+}
+
+export interface CommittedTransaction {
+  transaction: Transaction;
+  result: TransactionResult;
+  blockNumber: number;
+}
+
+export interface Proposal {
+  transactions: Transaction[];
+  proposerID: string;
+  timestamp: Timestamp;
+  consensusMetadata: Record<string, unknown>;
+  /** Signs the block hash with the proposer's key. */
+  sign: (hash: string) => string;
+}
+
+/**
+ * What `apply` made of a block: APPENDED and KNOWN (already held, same hash) are fine;
+ * GAP means blocks are missing before it; CONFLICT that another block holds its number;
+ * INVALID that it does not follow from this chain (hash, results or stateHash differ).
+ */
+export type ApplyOutcome =
+  | { ok: true; outcome: "APPENDED" | "KNOWN" }
+  | { ok: false; outcome: "GAP" | "CONFLICT" | "INVALID"; message: string };
+
+export class GenesisMismatchError extends Error {}
+
+/**
+ * The ledger of one node: the hash-chained blocks, the world state they lead to and an
+ * index of committed transactions. Blocks enter only through `propose` (the orderer
+ * executes and signs a new block) or `apply` (a block from elsewhere is re-executed and
+ * must match), each written to disk before any state changes.
+ */
+export class Chain {
+  readonly #file: LedgerFile;
+  readonly #blocks: Block[] = [];
+  readonly #state = new WorldState();
+  readonly #transactions = new Map<string, { blockNumber: number; index: number }>();
+  readonly #listeners = new Set<(block: Block) => void>();
+  readonly #log: Logger;
+
+  private constructor(file: LedgerFile, log: Logger) {
+    this.#file = file;
+    this.#log = log;
+  }
+
+  /**
+   * Loads the ledger and replays it into state. A torn last line is dropped; a block that
+   * no longer verifies is cut off with everything after it (catch-up fetches them again).
+   * Throws GenesisMismatchError when the file holds another cluster's chain.
+   */
+  static open(options: ChainOptions): Chain {
+    const { file, contents } = LedgerFile.open(join(options.dataDir, "ledger.jsonl"));
+    const chain = new Chain(file, options.log);
+    if (contents.droppedBytes > 0) {
+      options.log.log("warn", "ledger.torn_tail_dropped", { bytes: contents.droppedBytes });
+    }
+    const [first, ...rest] = contents.records;
+    if (first === undefined) {
+      file.truncate(0);
+      file.append(options.genesis);
+    } else {
+      const parsed = parseBlock(first);
+      if (!parsed.ok || parsed.value.hash !== options.genesis.hash) {
+        file.close();
+        throw new GenesisMismatchError(
+          `${file.path} starts with another genesis block than cluster ${String(options.genesis.consensusMetadata["cluster_id"])}'s`,
+        );
+      }
+    }
+    chain.#commit(options.genesis, new Map());
+    for (const record of rest) {
+      const parsed = parseBlock(record);
+      const verdict = parsed.ok ? chain.#verify(parsed.value) : { ok: false as const, message: parsed.error };
+      if (!verdict.ok) {
+        options.log.log("warn", "ledger.invalid_tail_dropped", {
+          from_block: chain.height,
+          blocks: contents.records.length - chain.height,
+          reason: verdict.message,
+        });
+        file.truncate(chain.height);
+        break;
+      }
+      chain.#commit((parsed as { value: Block }).value, verdict.writes);
+    }
+    return chain;
+  }
+
+  /** Number of blocks, genesis included. */
+  get height(): number {
+    return this.#blocks.length;
+  }
+
+  get head(): Block {
+    const head = this.#blocks.at(-1);
+    if (!head) throw new Error("A chain always holds its genesis block");
+    return head;
+  }
+
+  block(number: number): Block | undefined {
+    return this.#blocks[number];
+  }
+
+  /** Blocks from `from` on, at most `maxCount` and about `maxBytes` of JSON (at least one). */
+  blocksFrom(from: number, maxCount: number, maxBytes: number): Block[] {
+    const blocks: Block[] = [];
+    let bytes = 0;
+    for (let n = from; n < this.#blocks.length && blocks.length < maxCount; n++) {
+      const block = this.#blocks[n];
+      if (!block) break;
+      bytes += JSON.stringify(block).length;
+      if (blocks.length > 0 && bytes > maxBytes) break;
+      blocks.push(block);
+    }
+    return blocks;
+  }
+
+  transaction(uuid: string): CommittedTransaction | undefined {
+    const location = this.#transactions.get(uuid);
+    if (!location) return undefined;
+    const block = this.#blocks[location.blockNumber];
+    const transaction = block?.transactions[location.index];
+    const result = block?.transactionResults[location.index];
+    if (!transaction || !result) return undefined;
+    return { transaction, result, blockNumber: location.blockNumber };
+  }
+
+  /** What the transaction would do if it were the next one: a check before ordering it. */
+  precheck(tx: Transaction): TransactionResult {
+    return executeTransaction(new StateOverlay(this.#state), tx);
+  }
+
+  query(ref: ChaincodeRef, fn: string, args: readonly string[]): ChaincodeResult {
+    return queryChaincode(this.#state, ref, fn, args);
+  }
+
+  /** Executes transactions as the next block, signs it, writes it and commits it. */
+  propose(proposal: Proposal): Block {
+    const execution = executeBlock(this.#state, proposal.transactions);
+    const unsigned: UnsignedBlock = {
+      number: this.height,
+      previousBlockHash: this.head.hash,
+      stateHash: execution.stateHash,
+      proposerID: proposal.proposerID,
+      timestamp: proposal.timestamp,
+      transactions: proposal.transactions,
+      transactionResults: execution.results,
+      consensusMetadata: proposal.consensusMetadata,
+    };
+    const hash = computeBlockHash(unsigned);
+    const block: Block = { ...unsigned, hash, signature: proposal.sign(hash) };
+    this.#file.append(block);
+    this.#commit(block, execution.writes);
+    return block;
+  }
+
+  /**
+   * Re-executes a block that another node ordered and appends it if it follows from this
+   * chain exactly. The caller has already checked who signed it (that is consensus'
+   * business); this checks everything else.
+   */
+  apply(block: Block): ApplyOutcome {
+    if (block.number < this.height) {
+      return this.#blocks[block.number]?.hash === block.hash
+        ? { ok: true, outcome: "KNOWN" }
+        : { ok: false, outcome: "CONFLICT", message: `block ${block.number} differs from the one held` };
+    }
+    if (block.number > this.height) {
+      return { ok: false, outcome: "GAP", message: `block ${block.number} arrived at height ${this.height}` };
+    }
+    const verdict = this.#verify(block);
+    if (!verdict.ok) return { ok: false, outcome: "INVALID", message: verdict.message };
+    this.#file.append(block);
+    this.#commit(block, verdict.writes);
+    return { ok: true, outcome: "APPENDED" };
+  }
+
+  /** Calls `listener` after each block is committed; answers a function that unsubscribes. */
+  onCommit(listener: (block: Block) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Resolves with the transaction's result once committed, or undefined after `timeoutMs`. */
+  waitForTransaction(uuid: string, timeoutMs: number): Promise<TransactionResult | undefined> {
+    const committed = this.transaction(uuid);
+    if (committed) return Promise.resolve(committed.result);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        resolve(undefined);
+      }, timeoutMs);
+      const unsubscribe = this.onCommit(() => {
+        const found = this.transaction(uuid);
+        if (!found) return;
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(found.result);
+      });
+    });
+  }
+
+  close(): void {
+    this.#file.close();
+  }
+
+  #verify(block: Block): { ok: true; writes: Map<string, string | null> } | { ok: false; message: string } {
+    const head = this.head;
+    if (block.number !== this.height) return { ok: false, message: `block ${block.number} is not next (${this.height})` };
+    if (block.previousBlockHash !== head.hash) {
+      return { ok: false, message: `block ${block.number} does not link to block ${head.number}'s hash` };
+    }
+    if (computeBlockHash(block) !== block.hash) return { ok: false, message: `block ${block.number} has a wrong hash` };
+    const seen = new Set<string>();
+    for (const tx of block.transactions) {
+      if (seen.has(tx.uuid) || this.#transactions.has(tx.uuid)) {
+        return { ok: false, message: `block ${block.number} repeats transaction ${tx.uuid}` };
+      }
+      seen.add(tx.uuid);
+    }
+    const execution = executeBlock(this.#state, block.transactions);
+    if (canonicalJson(execution.results) !== canonicalJson(block.transactionResults)) {
+      return { ok: false, message: `block ${block.number}'s transaction results differ from re-execution` };
+    }
+    if (execution.stateHash !== block.stateHash) {
+      return { ok: false, message: `block ${block.number}'s stateHash differs from re-execution` };
+    }
+    return { ok: true, writes: execution.writes };
+  }
+
+  #commit(block: Block, writes: Map<string, string | null>): void {
+    this.#blocks.push(block);
+    this.#state.apply(writes);
+    block.transactions.forEach((tx, index) => this.#transactions.set(tx.uuid, { blockNumber: block.number, index }));
+    for (const listener of this.#listeners) {
+      try {
+        listener(block);
+      } catch (error: unknown) {
+        this.#log.log("error", "chain.listener_failed", { error: String(error) });
+      }
+    }
+  }
+}

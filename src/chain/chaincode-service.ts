@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import { TX_TYPE, timestampFromMillis } from "./block.ts";
+import type { Transaction, TxType } from "./block.ts";
+import type { Chain } from "./chain.ts";
+import { instanceName, kindOfReference } from "./chaincode-registry.ts";
+import type { Consensus } from "./consensus.ts";
+import { RPC_ERROR, parseChaincodeCall } from "./json-rpc.ts";
+import type { ChaincodeCall, RpcError, RpcErrorCode, RpcId } from "./json-rpc.ts";
+import type { Logger } from "./logger.ts";
+
+export interface ChaincodeServiceOptions {
+  chain: Chain;
+  consensus: Consensus;
+  log: Logger;
+  now: () => number;
+  /** Fresh transaction ids; injectable for tests. */
+  newUuid?: () => string;
+  /** How long a deploy waits to see its transaction committed before answering anyway. */
+  deployWaitMs?: number;
+}
+
+export interface RpcReply {
+  status: number;
+  body: { jsonrpc: "2.0"; result: { status: "OK"; message: string }; id: RpcId } | { jsonrpc: "2.0"; error: RpcError; id: RpcId };
+}
+
+/**
+ * POST /chaincode. `deploy` orders a deploy transaction and waits (bounded) until this
+ * node has committed it, so the instance can be queried as soon as the reply arrives;
+ * it answers the instance name. `invoke` answers the transaction uuid as soon as the
+ * orderer has taken it. `query` reads this node's committed state.
+ */
+export class ChaincodeService {
+  readonly #options: ChaincodeServiceOptions;
+
+  constructor(options: ChaincodeServiceOptions) {
+    this.#options = options;
+  }
+
+  async handle(body: string): Promise<RpcReply> {
+    const parsed = parseChaincodeCall(body);
+    if (!parsed.ok) return errorReply(parsed.id, parsed.error, 400);
+    const { call } = parsed;
+    switch (call.method) {
+      case "deploy":
+        return this.#deploy(call);
+      case "invoke":
+        return this.#invoke(call);
+      case "query":
+        return this.#query(call);
+    }
+  }
+
+  async #deploy(call: ChaincodeCall): Promise<RpcReply> {
+    const reference = call.chaincodeID.path ?? call.chaincodeID.name ?? "";
+    if (kindOfReference(reference) === undefined) {
+      return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", `unknown chaincode "${reference}" (built in: map, chaincode_example02)`);
+    }
+    const tx = this.#transaction(TX_TYPE.deploy, call);
+    const submitted = await this.#options.consensus.submit(tx);
+    if (!submitted.ok) {
+      return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", submitted.message, submitted.reason === "UNAVAILABLE" ? 503 : 400);
+    }
+    const name = instanceName(reference, call.function, call.args);
+    const result = await this.#options.chain.waitForTransaction(tx.uuid, this.#options.deployWaitMs ?? 10_000);
+    if (result === undefined) {
+      this.#options.log.log("warn", "chaincode.deploy_not_yet_committed", { uuid: tx.uuid, name });
+    } else if (result.errorCode !== 0) {
+      return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", result.error);
+    }
+    return okReply(call.id, name);
+  }
+
+  async #invoke(call: ChaincodeCall): Promise<RpcReply> {
+    const tx = this.#transaction(TX_TYPE.invoke, call);
+    const submitted = await this.#options.consensus.submit(tx);
+    if (!submitted.ok) {
+      return failure(call.id, RPC_ERROR.invokeFailure, "Invocation failure", submitted.message, submitted.reason === "UNAVAILABLE" ? 503 : 400);
+    }
+    return okReply(call.id, tx.uuid);
+  }
+
+  async #query(call: ChaincodeCall): Promise<RpcReply> {
+    const answer = this.#options.chain.query(call.chaincodeID, call.function, call.args);
+    if (!answer.ok) return failure(call.id, RPC_ERROR.queryFailure, "Query failure", answer.error);
+    return okReply(call.id, answer.value);
+  }
+
+  #transaction(type: TxType, call: ChaincodeCall): Transaction {
+    const uuid = (this.#options.newUuid ?? randomUUID)();
+    return {
+      type,
+      txid: uuid,
+      uuid,
+      chaincodeID: call.chaincodeID,
+      payload: { function: call.function, args: call.args },
+      timestamp: timestampFromMillis(this.#options.now()),
+    };
+  }
+}
+
+function okReply(id: RpcId, message: string): RpcReply {
+  return { status: 200, body: { jsonrpc: "2.0", result: { status: "OK", message }, id } };
+}
+
+function errorReply(id: RpcId, error: RpcError, status: number): RpcReply {
+  return { status, body: { jsonrpc: "2.0", error, id } };
+}
+
+/** Fabric 0.6's shape: a fixed message per method, the reason in `data` (and in the message, for people). */
+function failure(id: RpcId, code: RpcErrorCode, what: string, reason: string, status = 400): RpcReply {
+  return errorReply(id, { code, message: `${what}: ${reason}`, data: reason }, status);
+}

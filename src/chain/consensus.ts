@@ -1,0 +1,64 @@
+import type { ConsensusMode, ConsensusPlugin, NodeConfig } from "../lib/node-config.ts";
+import type { Block, Transaction } from "./block.ts";
+import type { Chain } from "./chain.ts";
+import type { Logger } from "./logger.ts";
+import type { PeerMessage } from "./peer-envelope.ts";
+import type { PeerKeys } from "./peer-keys.ts";
+import type { PeerTransport } from "./peer-transport.ts";
+
+/**
+ * The seam between a node and its ordering protocol. A node hands every new transaction
+ * to `submit` and every authenticated message from another node to `onMessage`; the
+ * plugin decides the order and gets blocks into the chain, either as orderer
+ * (`chain.propose`) or by checking someone else's (`verifyBlockOrigin`, then
+ * `chain.apply`). `noops` is one plugin (vp0 orders); `pbft` is meant to be another,
+ * with its own message kinds and its own proof in `Block.consensusMetadata`.
+ */
+export interface Consensus {
+  readonly plugin: ConsensusPlugin;
+  /** Begins ordering or following; called once the node's HTTP server is listening. */
+  start(): void;
+  /**
+   * Takes a transaction accepted by this node's API. `ok` means it will be ordered (its
+   * outcome, success or chaincode error, will be in a block); REFUSED that a pre-check
+   * failed and it will never be; UNAVAILABLE that no orderer could take it now.
+   */
+  submit(tx: Transaction): Promise<SubmitOutcome>;
+  /** A message whose signature and membership are already checked; answers the HTTP reply. */
+  onMessage(message: PeerMessage): Promise<MessageReply>;
+  /**
+   * Whether a block not made here comes from whoever may make it (noops: signed by the
+   * leader; pbft: a commit certificate). Null when it does, else the reason.
+   */
+  verifyBlockOrigin(block: Block): string | null;
+  /** Shown under `consensus` in GET /status. */
+  status(): ConsensusStatus;
+  /** Stops timers and background work; idempotent. */
+  close(): Promise<void>;
+}
+
+export type SubmitOutcome = { ok: true } | { ok: false; reason: "REFUSED" | "UNAVAILABLE"; message: string };
+
+export interface MessageReply {
+  status: number;
+  body: unknown;
+}
+
+export interface ConsensusStatus {
+  plugin: ConsensusPlugin;
+  mode: ConsensusMode;
+  [detail: string]: unknown;
+}
+
+/** What a plugin gets from the node that runs it. */
+export interface ConsensusContext {
+  config: NodeConfig;
+  chain: Chain;
+  keys: PeerKeys;
+  transport: PeerTransport;
+  log: Logger;
+  /** Wall clock in ms; only an orderer reads it, to stamp blocks. */
+  now: () => number;
+}
+
+export type ConsensusFactory = (context: ConsensusContext) => Consensus;

@@ -1,0 +1,111 @@
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+
+export interface LedgerFileContents {
+  /** One parsed JSON value per complete line, in order. */
+  records: unknown[];
+  /** Bytes dropped from the end: a torn last line (a crash mid-write) or anything after it. */
+  droppedBytes: number;
+}
+
+/**
+ * The append-only block file: one JSON block per line, each append fsync'd before it
+ * returns, so a block that was acknowledged is on disk. At open, a last line without its
+ * newline or that does not parse is a torn write: it and anything after it are cut off.
+ */
+export class LedgerFile {
+  readonly path: string;
+  #fd: number | undefined;
+  /** Byte offset where each record ends, so the file can be cut back to N records. */
+  readonly #ends: number[];
+
+  private constructor(path: string, fd: number, ends: number[]) {
+    this.path = path;
+    this.#fd = fd;
+    this.#ends = ends;
+  }
+
+  static open(path: string): { file: LedgerFile; contents: LedgerFileContents } {
+    const isNew = !existsSync(path);
+    if (isNew) mkdirSync(dirname(path), { recursive: true });
+    const bytes = isNew ? Buffer.alloc(0) : readFileSync(path);
+    const records: unknown[] = [];
+    const ends: number[] = [];
+    let start = 0;
+    while (start < bytes.length) {
+      const newline = bytes.indexOf(0x0a, start);
+      if (newline < 0) break;
+      let record: unknown;
+      try {
+        record = JSON.parse(bytes.subarray(start, newline).toString("utf8"));
+      } catch {
+        break;
+      }
+      records.push(record);
+      ends.push(newline + 1);
+      start = newline + 1;
+    }
+    const validLength = ends.at(-1) ?? 0;
+    if (isNew) closeSync(openSync(path, "w"));
+    const fd = openSync(path, "r+");
+    if (validLength < bytes.length) {
+      ftruncateSync(fd, validLength);
+      fsyncSync(fd);
+    }
+    if (isNew) syncDirectory(dirname(path));
+    return {
+      file: new LedgerFile(path, fd, ends),
+      contents: { records, droppedBytes: bytes.length - validLength },
+    };
+  }
+
+  get count(): number {
+    return this.#ends.length;
+  }
+
+  /** Appends one record and waits until it is on disk. */
+  append(record: unknown): void {
+    const fd = this.#requireOpen();
+    const line = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
+    const offset = this.#ends.at(-1) ?? 0;
+    let written = 0;
+    while (written < line.length) written += writeSync(fd, line, written, line.length - written, offset + written);
+    fsyncSync(fd);
+    this.#ends.push(offset + line.length);
+  }
+
+  /** Keeps the first `count` records and drops the rest (a tail that failed verification). */
+  truncate(count: number): void {
+    const fd = this.#requireOpen();
+    if (count >= this.#ends.length) return;
+    const length = count === 0 ? 0 : (this.#ends[count - 1] ?? 0);
+    ftruncateSync(fd, length);
+    fsyncSync(fd);
+    this.#ends.length = count;
+  }
+
+  close(): void {
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  #requireOpen(): number {
+    if (this.#fd === undefined) throw new Error(`Ledger file ${this.path} is closed`);
+    return this.#fd;
+  }
+}
+
+/** Makes a new file's directory entry durable; best effort where directories cannot be opened. */
+function syncDirectory(path: string): void {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Not supported on every platform; the file's own fsync still holds its data.
+  }
+}

@@ -1,0 +1,133 @@
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../lib/node-config.ts";
+import type { ConsensusMode, ConsensusPlugin, NodeConfig, NodePeer } from "../lib/node-config.ts";
+
+export type ConfigParseResult = { ok: true; config: NodeConfig } | { ok: false; error: string };
+
+/**
+ * Checks a parsed config file field by field (the chain node carries no schema library,
+ * to stay dependency-free) and answers the first problem as one sentence naming the field.
+ * Beyond shapes it checks what would otherwise fail later and less clearly: peer ids are
+ * unique, this node is one of the peers, every key parses as Ed25519 and the private key
+ * belongs to this node's public key.
+ */
+export function parseNodeConfig(input: unknown): ConfigParseResult {
+  try {
+    return { ok: true, config: readConfig(input) };
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) return { ok: false, error: error.message };
+    throw error;
+  }
+}
+
+class ConfigError extends Error {}
+
+function fail(message: string): never {
+  throw new ConfigError(message);
+}
+
+function readConfig(input: unknown): NodeConfig {
+  const root = readObject(input, "config");
+  const clusterId = readString(root, "cluster_id", "cluster_id");
+  const nodeId = readString(root, "node_id", "node_id");
+  const listenObject = readObject(root["listen"], "listen");
+  const host = readString(listenObject, "host", "listen.host");
+  const port = readInteger(listenObject, "port", "listen.port", 1, 65_535);
+  const dataDir = readString(root, "data_dir", "data_dir");
+  const consensusObject = readObject(root["consensus"], "consensus");
+  const plugin = readChoice<ConsensusPlugin>(consensusObject, "plugin", "consensus.plugin", CONSENSUS_PLUGINS);
+  const mode = readChoice<ConsensusMode>(consensusObject, "mode", "consensus.mode", CONSENSUS_MODES);
+  const batchSize = readInteger(consensusObject, "batch_size", "consensus.batch_size", 1, 100_000);
+  const batchTimeoutMs = readInteger(consensusObject, "batch_timeout_ms", "consensus.batch_timeout_ms", 0, 3_600_000);
+  const peers = readPeers(root["peers"]);
+  const privateKey = readString(root, "private_key", "private_key");
+
+  const self = peers.find((peer) => peer.id === nodeId);
+  if (!self) fail(`node_id "${nodeId}" is not one of the peers (${peers.map((p) => p.id).join(", ")})`);
+  const privateKeyObject = parseKey(() => createPrivateKey(privateKey), "private_key", "private");
+  const derivedPublic = createPublicKey(privateKeyObject).export({ type: "spki", format: "der" });
+  const declaredPublic = createPublicKey(self.public_key).export({ type: "spki", format: "der" });
+  if (!derivedPublic.equals(declaredPublic)) {
+    fail(`private_key does not belong to the public_key of peer "${nodeId}"`);
+  }
+  return {
+    cluster_id: clusterId,
+    node_id: nodeId,
+    listen: { host, port },
+    data_dir: dataDir,
+    consensus: { plugin, mode, batch_size: batchSize, batch_timeout_ms: batchTimeoutMs },
+    peers,
+    private_key: privateKey,
+  };
+}
+
+function readPeers(value: unknown): NodePeer[] {
+  if (!Array.isArray(value) || value.length === 0) fail("peers must be a non-empty array");
+  const peers: NodePeer[] = [];
+  const seen = new Set<string>();
+  value.forEach((item: unknown, index: number) => {
+    const field = `peers[${index}]`;
+    const object = readObject(item, field);
+    const id = readString(object, "id", `${field}.id`);
+    if (seen.has(id)) fail(`${field}.id "${id}" appears twice`);
+    seen.add(id);
+    const url = readString(object, "url", `${field}.url`);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      fail(`${field}.url "${url}" is not a URL`);
+    }
+    if (parsed.protocol !== "http:") fail(`${field}.url "${url}" must be an http:// URL`);
+    const publicKey = readString(object, "public_key", `${field}.public_key`);
+    parseKey(() => createPublicKey(publicKey), `${field}.public_key`, "public");
+    peers.push({ id, url: url.replace(/\/+$/, ""), public_key: publicKey });
+  });
+  return peers;
+}
+
+function parseKey(parse: () => KeyObject, field: string, kind: "public" | "private"): KeyObject {
+  let key: KeyObject;
+  try {
+    key = parse();
+  } catch {
+    fail(`${field} is not a PEM ${kind} key`);
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    fail(`${field} must be an Ed25519 key, not ${key.asymmetricKeyType ?? "unknown"}`);
+  }
+  return key;
+}
+
+function readObject(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`${field} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function readString(object: Record<string, unknown>, key: string, field: string): string {
+  const value = object[key];
+  if (typeof value !== "string" || value.trim() === "") fail(`${field} must be a non-empty string`);
+  return value;
+}
+
+function readInteger(object: Record<string, unknown>, key: string, field: string, min: number, max: number): number {
+  const value = object[key];
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    fail(`${field} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function readChoice<T extends string>(
+  object: Record<string, unknown>,
+  key: string,
+  field: string,
+  choices: readonly T[],
+): T {
+  const value = object[key];
+  if (typeof value !== "string" || !(choices as readonly string[]).includes(value)) {
+    fail(`${field} must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`);
+  }
+  return value as T;
+}

@@ -1,0 +1,253 @@
+import type { Block, Transaction } from "./block.ts";
+import { timestampFromMillis, timestampToMillis } from "./block.ts";
+import { BlockSync } from "./block-sync.ts";
+import type { Consensus, ConsensusContext, ConsensusStatus, MessageReply, SubmitOutcome } from "./consensus.ts";
+import { BLOCKS_MESSAGE, FollowerFeed } from "./follower-feed.ts";
+import { errorMessage } from "./logger.ts";
+import type { PeerMessage } from "./peer-envelope.ts";
+import { parseBlock, parseTransaction } from "./wire-format.ts";
+
+/** Message kind a follower uses to hand a transaction to the leader; the reply is a SubmitOutcome. */
+export const SUBMIT_MESSAGE = "submit";
+
+/** Transactions of one block stop growing past this much JSON (one oversized tx still fits). */
+const MAX_BLOCK_TX_BYTES = 4 * 1024 * 1024;
+/** How long a follower waits for the leader to take a forwarded transaction. */
+const FORWARD_TIMEOUT_MS = 3_000;
+
+/**
+ * Fabric's `noops`: no agreement protocol. The first peer (vp0) is the leader: it orders
+ * every transaction, cuts, executes and signs blocks and feeds them to the followers.
+ * Followers forward transactions to the leader, accept only blocks signed by it
+ * (re-executing each), and catch up from any peer at start.
+ *
+ * Cutting: mode "classic" makes one block per transaction as soon as it arrives; mode ""
+ * cuts as soon as the leader is free, with whatever is pending (up to batch_size), so a
+ * lone transaction commits at once and a burst shares blocks; mode "batch" waits until
+ * batch_size transactions are pending or the oldest has waited batch_timeout_ms.
+ */
+export function createNoopsConsensus(context: ConsensusContext): Consensus {
+  return new NoopsConsensus(context);
+}
+
+class NoopsConsensus implements Consensus {
+  readonly plugin = "noops" as const;
+  readonly #context: ConsensusContext;
+  readonly #leaderId: string;
+  readonly #isLeader: boolean;
+  readonly #pending: { tx: Transaction; arrivedAt: number }[] = [];
+  readonly #pendingIds = new Set<string>();
+  readonly #feeds: FollowerFeed[] = [];
+  readonly #sync: BlockSync;
+  #cutTimer: ReturnType<typeof setTimeout> | undefined;
+  #cutSoon: ReturnType<typeof setImmediate> | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(context: ConsensusContext) {
+    this.#context = context;
+    const leader = context.config.peers[0];
+    if (!leader) throw new Error("noops needs at least one peer");
+    this.#leaderId = leader.id;
+    this.#isLeader = context.config.node_id === leader.id;
+    this.#sync = new BlockSync({
+      chain: context.chain,
+      transport: context.transport,
+      log: context.log,
+      sources: () => [this.#leaderId, ...context.config.peers.map((p) => p.id).filter((id) => id !== this.#leaderId && id !== context.config.node_id)],
+      verifyBlockOrigin: (block) => this.verifyBlockOrigin(block),
+    });
+  }
+
+  start(): void {
+    const { config, chain, transport, log } = this.#context;
+    if (this.#isLeader) {
+      for (const peer of config.peers) {
+        if (peer.id === config.node_id) continue;
+        this.#feeds.push(new FollowerFeed({ peerId: peer.id, chain, transport, log }));
+      }
+      this.#unsubscribe = chain.onCommit(() => {
+        for (const feed of this.#feeds) feed.kick();
+      });
+      for (const feed of this.#feeds) feed.kick();
+    } else {
+      this.#sync.catchUpInBackground();
+    }
+  }
+
+  async submit(tx: Transaction): Promise<SubmitOutcome> {
+    if (this.#isLeader) return this.#admit(tx);
+    const sent = await this.#context.transport.send(this.#leaderId, SUBMIT_MESSAGE, { transaction: tx }, FORWARD_TIMEOUT_MS);
+    if (!sent.ok) {
+      return { ok: false, reason: "UNAVAILABLE", message: `ordering node ${this.#leaderId} is unreachable: ${sent.error}` };
+    }
+    return readSubmitOutcome(sent.body);
+  }
+
+  async onMessage(message: PeerMessage): Promise<MessageReply> {
+    const body = (message.body ?? {}) as Record<string, unknown>;
+    switch (message.kind) {
+      case SUBMIT_MESSAGE: {
+        if (!this.#isLeader) return { status: 409, body: { Error: `${this.#context.config.node_id} is not the noops leader` } };
+        const parsed = parseTransaction(body["transaction"]);
+        if (!parsed.ok) return { status: 400, body: { Error: parsed.error } };
+        return { status: 200, body: this.#admit(parsed.value) };
+      }
+      case BLOCKS_MESSAGE: {
+        if (message.from !== this.#leaderId) {
+          return { status: 403, body: { Error: `only the leader ${this.#leaderId} pushes blocks` } };
+        }
+        if (!Array.isArray(body["blocks"])) return { status: 400, body: { Error: "body.blocks must be an array" } };
+        return { status: 200, body: this.#acceptPushed(body["blocks"]) };
+      }
+      default:
+        return { status: 400, body: { Error: `noops has no message kind "${message.kind}"` } };
+    }
+  }
+
+  verifyBlockOrigin(block: Block): string | null {
+    if (block.proposerID !== this.#leaderId) return `block ${block.number} was proposed by "${block.proposerID}", not the leader ${this.#leaderId}`;
+    if (!this.#context.keys.verify(this.#leaderId, block.hash, block.signature)) {
+      return `block ${block.number} does not carry a valid signature of ${this.#leaderId}`;
+    }
+    return null;
+  }
+
+  status(): ConsensusStatus {
+    const { config } = this.#context;
+    const status: ConsensusStatus = {
+      plugin: this.plugin,
+      mode: config.consensus.mode,
+      leader: this.#leaderId,
+      role: this.#isLeader ? "leader" : "follower",
+      batch_size: config.consensus.batch_size,
+      batch_timeout_ms: config.consensus.batch_timeout_ms,
+    };
+    if (this.#isLeader) {
+      status["pending"] = this.#pending.length;
+      status["followers"] = Object.fromEntries(this.#feeds.map((feed) => [feed.peerId, feed.status()]));
+    }
+    return status;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#cutTimer);
+    if (this.#cutSoon !== undefined) clearImmediate(this.#cutSoon);
+    this.#unsubscribe?.();
+    for (const feed of this.#feeds) feed.close();
+    this.#sync.close();
+  }
+
+  /** Leader: takes a transaction into the queue unless its pre-check fails. Idempotent by uuid. */
+  #admit(tx: Transaction): SubmitOutcome {
+    if (this.#pendingIds.has(tx.uuid) || this.#context.chain.transaction(tx.uuid)) return { ok: true };
+    const precheck = this.#context.chain.precheck(tx);
+    if (precheck.errorCode !== 0) return { ok: false, reason: "REFUSED", message: precheck.error };
+    this.#pending.push({ tx, arrivedAt: this.#context.now() });
+    this.#pendingIds.add(tx.uuid);
+    this.#scheduleCut();
+    return { ok: true };
+  }
+
+  #scheduleCut(): void {
+    if (this.#closed || this.#pending.length === 0 || this.#cutSoon !== undefined) return;
+    const { mode, batch_size: batchSize, batch_timeout_ms: timeoutMs } = this.#context.config.consensus;
+    const oldest = this.#pending[0]?.arrivedAt ?? this.#context.now();
+    const waited = this.#context.now() - oldest;
+    if (mode !== "batch" || this.#pending.length >= batchSize || waited >= timeoutMs) {
+      clearTimeout(this.#cutTimer);
+      this.#cutTimer = undefined;
+      // setImmediate, not now: transactions that arrive in the same turn share the block.
+      this.#cutSoon = setImmediate(() => {
+        this.#cutSoon = undefined;
+        this.#cut();
+      });
+    } else if (this.#cutTimer === undefined) {
+      this.#cutTimer = setTimeout(() => {
+        this.#cutTimer = undefined;
+        this.#scheduleCut();
+      }, timeoutMs - waited);
+    }
+  }
+
+  #cut(): void {
+    const { chain, config, keys, log, now } = this.#context;
+    const limit = config.consensus.mode === "classic" ? 1 : config.consensus.batch_size;
+    const taken: Transaction[] = [];
+    let bytes = 0;
+    while (taken.length < limit && this.#pending.length > 0) {
+      const next = this.#pending[0];
+      if (!next) break;
+      bytes += JSON.stringify(next.tx).length;
+      if (taken.length > 0 && bytes > MAX_BLOCK_TX_BYTES) break;
+      taken.push(next.tx);
+      this.#pending.shift();
+    }
+    if (taken.length === 0) return;
+    // Never earlier than the previous block, so block times only move forward.
+    const timestamp = timestampFromMillis(Math.max(now(), timestampToMillis(chain.head.timestamp)));
+    try {
+      const block = chain.propose({
+        transactions: taken,
+        proposerID: config.node_id,
+        timestamp,
+        consensusMetadata: {},
+        sign: (hash) => keys.sign(hash),
+      });
+      for (const tx of taken) this.#pendingIds.delete(tx.uuid);
+      log.log("info", "block.committed", {
+        number: block.number,
+        hash: block.hash,
+        transactions: taken.length,
+        failed: block.transactionResults.filter((r) => r.errorCode !== 0).length,
+      });
+    } catch (error: unknown) {
+      // Nothing was committed (the append failed before the state changed): requeue and retry.
+      this.#pending.unshift(...taken.map((tx) => ({ tx, arrivedAt: now() })));
+      log.log("error", "block.propose_failed", { error: errorMessage(error), transactions: taken.length });
+      this.#cutTimer ??= setTimeout(() => {
+        this.#cutTimer = undefined;
+        this.#scheduleCut();
+      }, 1_000);
+      return;
+    }
+    this.#scheduleCut();
+  }
+
+  /** Follower: applies pushed blocks in order; answers the height reached (and why it stopped). */
+  #acceptPushed(rawBlocks: unknown[]): { height: number; error?: string } {
+    const { chain, log } = this.#context;
+    for (const raw of rawBlocks) {
+      const parsed = parseBlock(raw);
+      if (!parsed.ok) return { height: chain.height, error: parsed.error };
+      const block = parsed.value;
+      if (block.number > chain.height) break;
+      if (block.number === chain.height) {
+        const origin = this.verifyBlockOrigin(block);
+        if (origin !== null) {
+          log.log("warn", "block.rejected", { number: block.number, reason: origin });
+          return { height: chain.height, error: origin };
+        }
+      }
+      const applied = chain.apply(block);
+      if (!applied.ok) {
+        log.log("warn", "block.rejected", { number: block.number, reason: applied.message });
+        return { height: chain.height, error: applied.message };
+      }
+      if (applied.outcome === "APPENDED") {
+        log.log("info", "block.committed", { number: block.number, hash: block.hash, transactions: block.transactions.length });
+      }
+    }
+    return { height: chain.height };
+  }
+}
+
+function readSubmitOutcome(body: unknown): SubmitOutcome {
+  const reply = body as { ok?: unknown; reason?: unknown; message?: unknown } | null;
+  if (reply?.ok === true) return { ok: true };
+  const reason = reply?.reason === "REFUSED" ? "REFUSED" : "UNAVAILABLE";
+  const message = typeof reply?.message === "string" ? reply.message : "the leader answered an unreadable reply";
+  return { ok: false, reason, message };
+}

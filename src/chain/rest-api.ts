@@ -1,0 +1,178 @@
+import type { NodeConfig } from "../lib/node-config.ts";
+import type { Chain } from "./chain.ts";
+import type { ChaincodeService } from "./chaincode-service.ts";
+import type { Consensus } from "./consensus.ts";
+import type { Logger } from "./logger.ts";
+import { REJECTION_REASONS, openEnvelope } from "./peer-envelope.ts";
+import type { RejectionReason } from "./peer-envelope.ts";
+import type { PeerKeys } from "./peer-keys.ts";
+import type { PeerReachability } from "./peer-reachability.ts";
+
+export interface ApiRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  body: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
+
+export interface RestApiOptions {
+  config: NodeConfig;
+  chain: Chain;
+  consensus: Consensus;
+  chaincode: ChaincodeService;
+  keys: PeerKeys;
+  reachability: PeerReachability;
+  log: Logger;
+  startedAt: number;
+  now: () => number;
+}
+
+/** Fabric 0.6 peer type VALIDATOR. */
+const PEER_TYPE_VALIDATOR = 1;
+/** Most blocks in one GET /peer/blocks page, and about how many bytes. */
+const PAGE_BLOCKS = 256;
+const PAGE_BYTES = 1024 * 1024;
+
+const REJECTION_STATUS: Readonly<Record<RejectionReason, number>> = {
+  malformed: 400,
+  non_member: 403,
+  bad_signature: 401,
+  misdirected: 403,
+};
+
+/**
+ * The node's REST API as a function from request to response, with no socket, so it can
+ * be driven directly in tests. Public routes keep Fabric 0.6's peer shapes (errors are
+ * `{"Error": "..."}` as there); `/peer/*` routes are for the other nodes.
+ */
+export function createRestApi(options: RestApiOptions): ApiHandler & { rejections: () => Record<RejectionReason, number> } {
+  const { config, chain, consensus, chaincode, keys, reachability, log } = options;
+  const rejected = Object.fromEntries(REJECTION_REASONS.map((reason) => [reason, 0])) as Record<RejectionReason, number>;
+  const addresses = new Map(config.peers.map((peer) => [peer.id, new URL(peer.url).host]));
+
+  const chainInfo = () => ({
+    height: chain.height,
+    currentBlockHash: chain.head.hash,
+    previousBlockHash: chain.head.previousBlockHash,
+  });
+
+  const routes: { method: string; pattern: RegExp; handle: (match: string[], request: ApiRequest) => Promise<ApiResponse> | ApiResponse }[] = [
+    { method: "GET", pattern: /^\/chain\/?$/, handle: () => ({ status: 200, body: chainInfo() }) },
+    {
+      method: "GET",
+      pattern: /^\/chain\/blocks\/([^/]+)\/?$/,
+      handle: ([raw = ""]) => {
+        if (!/^\d{1,15}$/.test(raw)) return notFound(`block number "${raw}" is not a non-negative integer`, 400);
+        const block = chain.block(Number(raw));
+        if (!block) return notFound(`block ${raw} not found (height ${chain.height})`);
+        return { status: 200, body: block };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/transactions\/([^/]+)\/?$/,
+      handle: ([uuid = ""]) => {
+        const committed = chain.transaction(safeDecode(uuid));
+        if (!committed) return notFound(`transaction ${uuid} is not committed`);
+        return {
+          status: 200,
+          body: { ...committed.transaction, blockNumber: committed.blockNumber, transactionResult: committed.result },
+        };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/network\/peers\/?$/,
+      handle: async () => {
+        const ids = await reachability.reachable();
+        return {
+          status: 200,
+          body: { peers: ids.map((id) => ({ ID: { name: id }, address: addresses.get(id) ?? "", type: PEER_TYPE_VALIDATOR })) },
+        };
+      },
+    },
+    { method: "POST", pattern: /^\/chaincode\/?$/, handle: async (_, request) => chaincode.handle(request.body) },
+    {
+      method: "GET",
+      pattern: /^\/status\/?$/,
+      handle: async () => {
+        const reachable = await reachability.reachable();
+        return {
+          status: 200,
+          body: {
+            node_id: config.node_id,
+            cluster_id: config.cluster_id,
+            ...chainInfo(),
+            consensus: consensus.status(),
+            peers_connected: reachable.filter((id) => id !== config.node_id),
+            rejected_messages: { ...rejected },
+            uptime_ms: options.now() - options.startedAt,
+          },
+        };
+      },
+    },
+    { method: "GET", pattern: /^\/peer\/ping$/, handle: () => ({ status: 200, body: { node_id: config.node_id, cluster_id: config.cluster_id } }) },
+    {
+      method: "GET",
+      pattern: /^\/peer\/blocks$/,
+      handle: (_, request) => {
+        const from = Number(request.query.get("from") ?? "0");
+        if (!Number.isSafeInteger(from) || from < 0) return notFound("from must be a non-negative integer", 400);
+        return { status: 200, body: { height: chain.height, blocks: chain.blocksFrom(from, PAGE_BLOCKS, PAGE_BYTES) } };
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/peer\/message$/,
+      handle: async (_, request) => {
+        let input: unknown;
+        try {
+          input = JSON.parse(request.body);
+        } catch {
+          input = undefined;
+        }
+        const opened = openEnvelope(keys, config.cluster_id, input);
+        if (!opened.ok) {
+          rejected[opened.reason]++;
+          log.log("warn", "peer.message_rejected", { reason: opened.reason, error: opened.error });
+          return { status: REJECTION_STATUS[opened.reason], body: { Error: opened.error } };
+        }
+        return consensus.onMessage(opened.message);
+      },
+    },
+  ];
+
+  const handler = async (request: ApiRequest): Promise<ApiResponse> => {
+    let pathMatched = false;
+    for (const route of routes) {
+      const match = route.pattern.exec(request.path);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== request.method) continue;
+      return route.handle(match.slice(1), request);
+    }
+    if (pathMatched) return { status: 405, body: { Error: `${request.method} is not allowed on ${request.path}` } };
+    return notFound(`no route for ${request.method} ${request.path}`);
+  };
+  return Object.assign(handler, { rejections: () => ({ ...rejected }) });
+}
+
+function notFound(message: string, status = 404): ApiResponse {
+  return { status, body: { Error: message } };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
