@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { NodeConfig } from "../../src/lib/node-config.ts";
+import { parseNodeConfig } from "../../src/chain/node-config-validation.ts";
+import { BUNDLE, ensureNodeBundle } from "./helpers/chain-cluster.ts";
+import { testIdentities } from "./helpers/fixtures.ts";
+
+const identities = testIdentities(2);
+const valid: NodeConfig = {
+  cluster_id: "c1",
+  node_id: "vp1",
+  listen: { host: "127.0.0.1", port: 7051 },
+  data_dir: "/tmp/x",
+  consensus: { plugin: "noops", mode: "", batch_size: 500, batch_timeout_ms: 1000 },
+  peers: identities.map((i) => i.peer),
+  private_key: identities[1]!.keys.privateKey,
+};
+
+function errorFor(mutate: (config: any) => void): string {
+  const config = structuredClone(valid) as any;
+  mutate(config);
+  const parsed = parseNodeConfig(config);
+  assert.equal(parsed.ok, false, "expected the config to be refused");
+  return (parsed as { error: string }).error;
+}
+
+describe("node config", () => {
+  it("accepts the daemon's config and keeps it as is", () => {
+    assert.deepEqual(parseNodeConfig(structuredClone(valid)), { ok: true, config: valid });
+  });
+
+  it("names the field that is wrong", () => {
+    assert.match(errorFor((c) => delete c.cluster_id), /^cluster_id must be a non-empty string/);
+    assert.match(errorFor((c) => (c.listen.port = 70000)), /^listen\.port must be an integer/);
+    assert.match(errorFor((c) => (c.consensus.plugin = "raft")), /^consensus\.plugin must be one of/);
+    assert.match(errorFor((c) => (c.consensus.mode = "fast")), /^consensus\.mode must be one of/);
+    assert.match(errorFor((c) => (c.consensus.batch_size = 0)), /^consensus\.batch_size must be an integer/);
+    assert.match(errorFor((c) => (c.peers = [])), /^peers must be a non-empty array/);
+    assert.match(errorFor((c) => (c.peers[1].url = "ftp://x")), /^peers\[1\]\.url/);
+    assert.match(errorFor((c) => (c.peers[0].public_key = "nope")), /^peers\[0\]\.public_key is not a PEM public key/);
+    assert.match(errorFor((c) => (c.peers[1].id = "vp0")), /^peers\[1\]\.id "vp0" appears twice/);
+  });
+
+  it("refuses a node that is not a peer, and a private key that is not the node's", () => {
+    assert.match(errorFor((c) => (c.node_id = "vp9")), /node_id "vp9" is not one of the peers/);
+    assert.match(errorFor((c) => (c.private_key = identities[0]!.keys.privateKey)), /does not belong/);
+  });
+});
+
+describe("chain-node command line", () => {
+  let dir: string;
+  before(async () => {
+    await ensureNodeBundle();
+    dir = mkdtempSync(join(tmpdir(), "chain-cli-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function run(...args: string[]) {
+    return spawnSync(process.execPath, [BUNDLE, ...args], { encoding: "utf8", timeout: 10_000 });
+  }
+
+  it("exits 2 with one line on stderr for a bad config", () => {
+    const path = join(dir, "bad.json");
+    writeFileSync(path, JSON.stringify({ ...valid, consensus: { ...valid.consensus, batch_size: -1 } }));
+    const result = run("--config", path);
+    assert.equal(result.status, 2);
+    assert.equal(result.stderr.trim().split("\n").length, 1);
+    assert.match(result.stderr, /consensus\.batch_size must be an integer/);
+  });
+
+  it("exits 2 without --config, or with a file that is not JSON", () => {
+    assert.equal(run().status, 2);
+    const path = join(dir, "garbage.json");
+    writeFileSync(path, "{");
+    const result = run("--config", path);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /cannot read config/);
+  });
+
+  it("exits 2 for the pbft plugin until it is built", () => {
+    const path = join(dir, "pbft.json");
+    const config = { ...valid, data_dir: join(dir, "data"), listen: { host: "127.0.0.1", port: 1 }, consensus: { ...valid.consensus, plugin: "pbft" } };
+    writeFileSync(path, JSON.stringify(config));
+    const result = run("--config", path);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /pbft/);
+  });
+});
