@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { Agent, request } from "node:http";
 
 export type HttpResult = { ok: true; status: number; body: unknown } | { ok: false; error: string };

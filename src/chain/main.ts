@@ -7,6 +7,7 @@
  * ledger in data_dir, an unexpected error).
  */
 import { readFileSync } from "node:fs";
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { startChainNode, UnsupportedConsensusError } from "./chain-node.ts";
 import { GenesisMismatchError } from "./chain.ts";

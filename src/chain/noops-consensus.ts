@@ -1,3 +1,4 @@
+import { clearImmediate, setImmediate } from "node:timers";
 import type { Block, Transaction } from "./block.ts";
 import { timestampFromMillis, timestampToMillis } from "./block.ts";
 import { BlockSync } from "./block-sync.ts";

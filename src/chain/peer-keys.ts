@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import type { NodePeer } from "../lib/node-config.ts";

@@ -1,3 +1,4 @@
+import process from "node:process";
 import type { NodeConfig } from "../lib/node-config.ts";
 import type { Chain } from "./chain.ts";
 import type { ChaincodeService } from "./chaincode-service.ts";
@@ -115,6 +116,7 @@ export function createRestApi(options: RestApiOptions): ApiHandler & { rejection
             peers_connected: reachable.filter((id) => id !== config.node_id),
             rejected_messages: { ...rejected },
             uptime_ms: options.now() - options.startedAt,
+            memory: memory(),
           },
         };
       },
@@ -175,4 +177,10 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** Resident and heap size, for the daemon's watchdog and for sizing a pool. */
+function memory(): { rss_bytes: number; heap_total_bytes: number; heap_used_bytes: number } {
+  const usage = process.memoryUsage();
+  return { rss_bytes: usage.rss, heap_total_bytes: usage.heapTotal, heap_used_bytes: usage.heapUsed };
 }
