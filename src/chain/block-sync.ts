@@ -12,6 +12,8 @@ export interface BlockSyncOptions {
   sources: () => readonly string[];
   /** The consensus check of who may have made a block. */
   verifyBlockOrigin: (block: Block) => string | null;
+  /** How long one page request may take, in ms. */
+  fetchTimeoutMs?: number;
   /** First and longest pause between rounds while no source answers, in ms. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -35,11 +37,12 @@ export class BlockSync {
   }
 
   /**
-   * One round: asks the sources in order until one answers, and pulls from it until this
-   * node has its height. True if a source answered. Concurrent calls share one round.
+   * One round: asks the sources in order until one answers (or, with `everySource`, asks
+   * them all), and pulls from each until this node has its height. True if a source
+   * answered. Concurrent calls share one round.
    */
-  catchUp(): Promise<boolean> {
-    this.#running ??= this.#round().finally(() => {
+  catchUp(everySource = false): Promise<boolean> {
+    this.#running ??= this.#round(everySource).finally(() => {
       this.#running = undefined;
     });
     return this.#running;
@@ -69,19 +72,23 @@ export class BlockSync {
     this.#retryTimer = undefined;
   }
 
-  async #round(): Promise<boolean> {
+  async #round(everySource: boolean): Promise<boolean> {
+    let answered = false;
     for (const source of this.#options.sources()) {
-      if (this.#closed) return false;
-      if (await this.#pullFrom(source)) return true;
+      if (this.#closed) break;
+      if (await this.#pullFrom(source)) {
+        answered = true;
+        if (!everySource) break;
+      }
     }
-    return false;
+    return answered;
   }
 
   async #pullFrom(source: string): Promise<boolean> {
     const { chain, transport, log } = this.#options;
     const startHeight = chain.height;
     for (;;) {
-      const fetched = await transport.fetchBlocks(source, chain.height);
+      const fetched = await transport.fetchBlocks(source, chain.height, this.#options.fetchTimeoutMs);
       if (!fetched.ok) {
         log.log("debug", "sync.source_unreachable", { source, error: fetched.error });
         return false;

@@ -15,12 +15,19 @@ export const SUBMIT_MESSAGE = "submit";
 const MAX_BLOCK_TX_BYTES = 4 * 1024 * 1024;
 /** How long a follower waits for the leader to take a forwarded transaction. */
 const FORWARD_TIMEOUT_MS = 3_000;
+/** Most transactions waiting for a block; beyond it the leader turns new ones away. */
+const MAX_PENDING = 10_000;
+/** How long the leader waits for each peer while recovering blocks at start. */
+const LEADER_RECOVERY_FETCH_MS = 1_000;
 
 /**
  * Fabric's `noops`: no agreement protocol. The first peer (vp0) is the leader: it orders
  * every transaction, cuts, executes and signs blocks and feeds them to the followers.
  * Followers forward transactions to the leader, accept only blocks signed by it
- * (re-executing each), and catch up from any peer at start.
+ * (re-executing each), and catch up from any peer at start or when they see a gap.
+ * At start the leader too asks the followers for blocks it lacks (its own, signed by
+ * it, which a lost or cut-off ledger tail may have dropped) before it cuts any block, so
+ * it never forks the chain the followers already hold.
  *
  * Cutting: mode "classic" makes one block per transaction as soon as it arrives; mode ""
  * cuts as soon as the leader is free, with whatever is pending (up to batch_size), so a
@@ -43,6 +50,8 @@ class NoopsConsensus implements Consensus {
   #cutTimer: ReturnType<typeof setTimeout> | undefined;
   #cutSoon: ReturnType<typeof setImmediate> | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** Leader: false until the start-up recovery round is over; no block is cut before. */
+  #recovered = false;
   #closed = false;
 
   constructor(context: ConsensusContext) {
@@ -55,8 +64,11 @@ class NoopsConsensus implements Consensus {
       chain: context.chain,
       transport: context.transport,
       log: context.log,
-      sources: () => [this.#leaderId, ...context.config.peers.map((p) => p.id).filter((id) => id !== this.#leaderId && id !== context.config.node_id)],
+      sources: () => [this.#leaderId, ...context.config.peers.map((p) => p.id).filter((id) => id !== this.#leaderId)].filter(
+        (id) => id !== context.config.node_id,
+      ),
       verifyBlockOrigin: (block) => this.verifyBlockOrigin(block),
+      ...(this.#isLeader ? { fetchTimeoutMs: LEADER_RECOVERY_FETCH_MS } : {}),
     });
   }
 
@@ -70,7 +82,13 @@ class NoopsConsensus implements Consensus {
       this.#unsubscribe = chain.onCommit(() => {
         for (const feed of this.#feeds) feed.kick();
       });
-      for (const feed of this.#feeds) feed.kick();
+      const heightAtStart = chain.height;
+      void this.#sync.catchUp(true).then(() => {
+        this.#recovered = true;
+        if (chain.height > heightAtStart) log.log("warn", "noops.leader_recovered_blocks", { from_height: heightAtStart, height: chain.height });
+        for (const feed of this.#feeds) feed.kick();
+        this.#scheduleCut();
+      });
     } else {
       this.#sync.catchUpInBackground();
     }
@@ -146,6 +164,9 @@ class NoopsConsensus implements Consensus {
     if (this.#pendingIds.has(tx.uuid) || this.#context.chain.transaction(tx.uuid)) return { ok: true };
     const precheck = this.#context.chain.precheck(tx);
     if (precheck.errorCode !== 0) return { ok: false, reason: "REFUSED", message: precheck.error };
+    if (this.#pending.length >= MAX_PENDING) {
+      return { ok: false, reason: "UNAVAILABLE", message: `the leader's queue is full (${MAX_PENDING} transactions)` };
+    }
     this.#pending.push({ tx, arrivedAt: this.#context.now() });
     this.#pendingIds.add(tx.uuid);
     this.#scheduleCut();
@@ -153,7 +174,7 @@ class NoopsConsensus implements Consensus {
   }
 
   #scheduleCut(): void {
-    if (this.#closed || this.#pending.length === 0 || this.#cutSoon !== undefined) return;
+    if (this.#closed || !this.#recovered || this.#pending.length === 0 || this.#cutSoon !== undefined) return;
     const { mode, batch_size: batchSize, batch_timeout_ms: timeoutMs } = this.#context.config.consensus;
     const oldest = this.#pending[0]?.arrivedAt ?? this.#context.now();
     const waited = this.#context.now() - oldest;
@@ -224,7 +245,11 @@ class NoopsConsensus implements Consensus {
       const parsed = parseBlock(raw);
       if (!parsed.ok) return { height: chain.height, error: parsed.error };
       const block = parsed.value;
-      if (block.number > chain.height) break;
+      if (block.number > chain.height) {
+        // The leader resends from the height in the reply; pulling as well covers a leader in backoff.
+        this.#sync.catchUpInBackground();
+        break;
+      }
       if (block.number === chain.height) {
         const origin = this.verifyBlockOrigin(block);
         if (origin !== null) {

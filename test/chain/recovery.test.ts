@@ -3,7 +3,7 @@
  * every node ends with the same chain.
  */
 import assert from "node:assert/strict";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
@@ -92,6 +92,21 @@ describe("recovery", () => {
     await vp0.start();
     assert.equal(await vp0.height(), height);
     await committedOn(cluster.node("vp3"), await put(cluster.node("vp3"), 2));
+    await assertSameChain(cluster.nodes);
+  });
+
+  it("a leader that lost the tail of its ledger takes it back from the followers instead of forking", async () => {
+    const vp0 = cluster.node("vp0");
+    await committedOn(cluster.node("vp1"), await put(vp0, 3));
+    const height = await vp0.height();
+    await vp0.stop("SIGKILL");
+    const file = join(vp0.config.data_dir, "ledger.jsonl");
+    const lines = readFileSync(file, "utf8").split("\n").filter((line) => line !== "");
+    writeFileSync(file, `${lines.slice(0, -2).join("\n")}\n`);
+    await vp0.start();
+    await waitFor("vp0 to recover its lost blocks", async () => (await vp0.height()) === height);
+    await waitFor("vp0 to log the recovery", () => vp0.events.some((event) => event["event"] === "noops.leader_recovered_blocks"));
+    await committedOn(cluster.node("vp2"), await put(vp0, 1));
     await assertSameChain(cluster.nodes);
   });
 
