@@ -47,23 +47,13 @@ const log = createLogger({
   write: (line) => process.stdout.write(line),
 });
 
-let node: Awaited<ReturnType<typeof startChainNode>>;
-try {
-  node = await startChainNode({ config, log });
-} catch (error: unknown) {
-  const code = error instanceof UnsupportedConsensusError ? 2 : 1;
-  if (!(error instanceof GenesisMismatchError || error instanceof UnsupportedConsensusError)) {
-    log.log("error", "node.start_failed", { error: errorMessage(error) });
-  }
-  die(code, errorMessage(error));
-}
-log.log("info", "node.ready", { ready_ms: Math.round(performance.now() - startedAt) });
-
+let node: Awaited<ReturnType<typeof startChainNode>> | undefined;
 let stopping = false;
 function stop(signal: string): void {
   if (stopping) return;
   stopping = true;
   log.log("info", "node.stopping", { signal });
+  if (!node) process.exit(0);
   // The ledger is fsync'd per block, so nothing is lost if closing takes too long.
   setTimeout(() => process.exit(0), 800).unref();
   node.close().then(
@@ -79,3 +69,18 @@ function stop(signal: string): void {
 }
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));
+
+try {
+  node = await startChainNode({ config, log });
+} catch (error: unknown) {
+  const code = error instanceof UnsupportedConsensusError ? 2 : 1;
+  if (!(error instanceof GenesisMismatchError || error instanceof UnsupportedConsensusError)) {
+    log.log("error", "node.start_failed", { error: errorMessage(error) });
+  }
+  die(code, errorMessage(error));
+}
+if (stopping) {
+  await node.close();
+  process.exit(0);
+}
+log.log("info", "node.ready", { ready_ms: Math.round(performance.now() - startedAt) });

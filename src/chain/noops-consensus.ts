@@ -60,13 +60,15 @@ class NoopsConsensus implements Consensus {
     if (!leader) throw new Error("noops needs at least one peer");
     this.#leaderId = leader.id;
     this.#isLeader = context.config.node_id === leader.id;
+    // The leader first (it has every block), then the others; never this node itself.
+    const sources = [leader.id, ...context.config.peers.slice(1).map((peer) => peer.id)].filter(
+      (id) => id !== context.config.node_id,
+    );
     this.#sync = new BlockSync({
       chain: context.chain,
       transport: context.transport,
       log: context.log,
-      sources: () => [this.#leaderId, ...context.config.peers.map((p) => p.id).filter((id) => id !== this.#leaderId)].filter(
-        (id) => id !== context.config.node_id,
-      ),
+      sources: () => sources,
       verifyBlockOrigin: (block) => this.verifyBlockOrigin(block),
       ...(this.#isLeader ? { fetchTimeoutMs: LEADER_RECOVERY_FETCH_MS } : {}),
     });

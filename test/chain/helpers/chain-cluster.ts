@@ -133,10 +133,13 @@ export class TestNode {
   readonly config: NodeConfig;
   /** Every stdout line of every run of this node, parsed. */
   readonly events: Record<string, unknown>[] = [];
+  /** Command that runs the bundle: Node by default, e.g. ["deno", "run", "-A"] for Deno. */
+  readonly runtime: readonly string[];
   #child: ChildProcess | undefined;
   #exited: Promise<number | null> | undefined;
 
-  constructor(config: NodeConfig, configPath: string) {
+  constructor(config: NodeConfig, configPath: string, runtime: readonly string[] = [process.execPath]) {
+    this.runtime = runtime;
     this.id = config.node_id;
     this.config = config;
     this.configPath = configPath;
@@ -154,7 +157,8 @@ export class TestNode {
   /** Starts the process and resolves once it logs node.ready. */
   async start(): Promise<void> {
     if (this.#child) throw new Error(`${this.id} is already running`);
-    const child = spawn(process.execPath, [BUNDLE, "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    const [command = process.execPath, ...runtimeArgs] = this.runtime;
+    const child = spawn(command, [...runtimeArgs, BUNDLE, "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
     this.#child = child;
     live.add(child);
     let stderr = "";
@@ -229,6 +233,8 @@ export interface ClusterOptions {
   batchTimeoutMs?: number;
   /** Start the processes (default) or only write their configs. */
   start?: boolean;
+  /** Command per node that runs the bundle; Node when it answers undefined. */
+  runtimeFor?: (nodeId: string) => readonly string[] | undefined;
 }
 
 export interface TestCluster {
@@ -268,7 +274,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     };
     const configPath = join(dir, `${identity.id}.json`);
     writeFileSync(configPath, JSON.stringify(config, null, 2));
-    return new TestNode(config, configPath);
+    return new TestNode(config, configPath, options.runtimeFor?.(identity.id));
   });
   const cluster: TestCluster = {
     clusterId,

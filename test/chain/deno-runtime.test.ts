@@ -1,0 +1,34 @@
+/**
+ * The same bundle under Deno 2, side by side with Node nodes. Runs only where a Deno
+ * binary is found (DENO_BIN, or `deno` on PATH); skipped otherwise.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+import { getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
+
+const deno = process.env["DENO_BIN"] ?? "deno";
+const hasDeno = spawnSync(deno, ["--version"], { encoding: "utf8" }).status === 0;
+
+describe("the chain node under Deno", { skip: hasDeno ? false : "no deno binary (set DENO_BIN)" }, () => {
+  it("a Deno leader and Node followers build one chain", async () => {
+    const cluster = await startCluster({ size: 3, runtimeFor: (id) => (id === "vp0" ? [deno, "run", "-A"] : undefined) });
+    try {
+      const [vp0, vp1, vp2] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
+      const deployed = await vp1.rpc("deploy", { type: 1, chaincodeID: { name: "example02" }, ctorMsg: { function: "init", args: ["a", "10", "b", "5"] } });
+      assert.equal(deployed.body.result?.status, "OK", JSON.stringify(deployed.body));
+      const invoked = await vp2.rpc("invoke", { type: 1, chaincodeID: { name: "example02" }, ctorMsg: { function: "invoke", args: ["a", "b", "3"] } });
+      const uuid = invoked.body.result.message as string;
+      for (const node of cluster.nodes) {
+        await waitFor(`${node.id} to commit`, async () => (await getJson(`${node.url}/transactions/${uuid}`)).status === 200);
+      }
+      const head = (await getJson(`${vp0.url}/chain`)).body;
+      assert.deepEqual((await getJson(`${vp1.url}/chain`)).body, head);
+      const started = Date.now();
+      assert.equal(await vp0.stop("SIGTERM"), 0);
+      assert.ok(Date.now() - started < 1_000);
+    } finally {
+      await cluster.close();
+    }
+  });
+});
