@@ -1,5 +1,6 @@
 import type { Block } from "./block.ts";
 import type { Chain } from "./chain.ts";
+import { errorMessage } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import type { PeerTransport } from "./peer-transport.ts";
 import { parseBlock } from "./wire-format.ts";
@@ -42,7 +43,12 @@ export class BlockSync {
    * answered. Concurrent calls share one round.
    */
   catchUp(everySource = false): Promise<boolean> {
-    this.#running ??= this.#round(everySource).finally(() => {
+    this.#running ??= this.#round(everySource)
+      .catch((error: unknown) => {
+        this.#options.log.log("error", "sync.failed", { error: errorMessage(error) });
+        return false;
+      })
+      .finally(() => {
       this.#running = undefined;
     });
     return this.#running;

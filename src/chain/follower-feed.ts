@@ -1,4 +1,5 @@
 import type { Chain } from "./chain.ts";
+import { errorMessage } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import type { PeerTransport } from "./peer-transport.ts";
 
@@ -43,7 +44,7 @@ export class FollowerFeed {
   /** Call whenever the chain grows; also starts the first exchange. */
   kick(): void {
     if (this.#closed || this.#inFlight || this.#retryTimer !== undefined) return;
-    void this.#pump();
+    this.#pump().catch((error: unknown) => this.#fail(`pushing to ${this.peerId} failed: ${errorMessage(error)}`));
   }
 
   status(): { height: number | null; reachable: boolean; error?: string } {

@@ -67,6 +67,14 @@ function stop(signal: string): void {
     },
   );
 }
+process.on("uncaughtException", (error) => {
+  log.log("error", "node.crashed", { error: errorMessage(error) });
+  process.exit(1);
+});
+process.on("unhandledRejection", (error) => {
+  log.log("error", "node.crashed", { error: errorMessage(error) });
+  process.exit(1);
+});
 process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));
 
