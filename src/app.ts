@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { randomUUID } from "node:crypto";
@@ -27,20 +26,13 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   app.use(async (c, next) => {
     c.set("services", services);
+    c.set("maxBodyBytes", options.maxBodyBytes);
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
     await next();
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: options.maxBodyBytes,
-      onError: () => {
-        throw new ChainpoolError("PAYLOAD_TOO_LARGE", `body: larger than ${options.maxBodyBytes} bytes`);
-      },
-    }),
-  );
 
   app.get("/api/health", (c) => ok(c, { status: "OK", version: services.version }));
 

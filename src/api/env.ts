@@ -21,5 +21,7 @@ export interface AppEnv {
     services: Services;
     requestId: string;
     role: Role;
+    /** Largest request body accepted, in bytes. */
+    maxBodyBytes: number;
   };
 }

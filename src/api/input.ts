@@ -1,13 +1,44 @@
 import type { Context } from "hono";
 import * as v from "valibot";
 import { badRequest, ChainpoolError } from "../core/errors.ts";
+import type { AppEnv } from "./env.ts";
+
+/**
+ * The body as text, refused with a 413 past `max` bytes: by Content-Length before reading,
+ * and while reading for bodies sent without one, so an oversized body is never buffered whole.
+ */
+async function readBodyText(req: Request, max: number): Promise<string> {
+  const tooLarge = () => new ChainpoolError("PAYLOAD_TOO_LARGE", `body: larger than ${max} bytes`);
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (declared > max) throw tooLarge();
+  if (!req.body) return "";
+  if (Number.isFinite(declared)) {
+    const text = await req.text();
+    if (Buffer.byteLength(text) > max) throw tooLarge();
+    return text;
+  }
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
 
 /**
  * Reads a request's fields the way Cello took them: the query string for GET (and DELETE
  * without a body), a JSON object or a form body otherwise. Values stay as sent; schemas
  * coerce "4" and 4, "False" and false alike.
  */
-export async function readInput(c: Context): Promise<Record<string, unknown>> {
+export async function readInput(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const fields: Record<string, unknown> = {};
   const url = new URL(c.req.url);
   for (const key of new Set(url.searchParams.keys())) {
@@ -17,7 +48,7 @@ export async function readInput(c: Context): Promise<Record<string, unknown>> {
   }
   if (c.req.method === "GET" || c.req.method === "HEAD") return fields;
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  const text = await c.req.text();
+  const text = await readBodyText(c.req.raw, c.var.maxBodyBytes);
   if (text.trim() === "") return fields;
   if (type === "application/x-www-form-urlencoded") {
     const form = new URLSearchParams(text);

@@ -61,16 +61,29 @@ export class Reconciler {
     } while (this.#again && !this.#closed);
   }
 
+  /**
+   * One pass: up to maxParallel workers take due ops one at a time until none is left.
+   * Ops are fetched a batch at a time, so a backlog of thousands costs no more per op.
+   */
   async #pass1(): Promise<void> {
-    const now = Date.now();
-    const due = this.#o.store
-      .pendingOps()
-      .filter((c) => !this.#inflight.has(c.id) && (this.#backoff.get(c.id)?.until ?? 0) <= now);
-    const queue = [...due];
-    const worker = async () => {
-      for (let c = queue.shift(); c && !this.#closed; c = queue.shift()) await this.settle(c.id).catch(() => {});
+    let cursor = 0;
+    let page: Array<{ seq: number; id: string }> = [];
+    const take = (): string | undefined => {
+      const now = Date.now();
+      for (;;) {
+        if (page.length === 0) {
+          page = this.#o.store.pendingOps(cursor, this.#o.maxParallel * 8);
+          if (page.length === 0) return undefined;
+        }
+        const next = page.shift()!;
+        cursor = next.seq;
+        if (!this.#inflight.has(next.id) && (this.#backoff.get(next.id)?.until ?? 0) <= now) return next.id;
+      }
     };
-    await Promise.all(Array.from({ length: Math.min(this.#o.maxParallel, queue.length) }, worker));
+    const worker = async () => {
+      for (let id = take(); id !== undefined && !this.#closed; id = take()) await this.settle(id).catch(() => {});
+    };
+    await Promise.all(Array.from({ length: this.#o.maxParallel }, worker));
   }
 
   /** Does the op owed on one cluster now and waits for it; joins one already running. */

@@ -25,6 +25,7 @@ export const MIGRATIONS: readonly string[] = [
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     host_id TEXT NOT NULL REFERENCES hosts(id),
+    slot INTEGER NOT NULL,
     consensus_plugin TEXT NOT NULL,
     consensus_mode TEXT NOT NULL,
     size INTEGER NOT NULL,
@@ -41,7 +42,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX clusters_free ON clusters(status, health, user_id, consensus_plugin, consensus_mode, size);
   CREATE INDEX clusters_user ON clusters(user_id);
-  CREATE INDEX clusters_host ON clusters(host_id);
+  CREATE UNIQUE INDEX clusters_host_slot ON clusters(host_id, slot);
   CREATE INDEX clusters_op ON clusters(op) WHERE op IS NOT NULL;
   CREATE TABLE port_leases (
     domain TEXT NOT NULL,

@@ -72,6 +72,7 @@ interface ClusterRow {
   id: string;
   name: string;
   host_id: string;
+  slot: number;
   consensus_plugin: string;
   consensus_mode: string;
   size: number;
@@ -263,31 +264,41 @@ export class PoolStore {
       const host = this.getHost(hostId);
       if (!host) return { ok: false, reason: "HOST_NOT_FOUND" } as const;
       if (this.countClustersOnHost(hostId) >= host.capacity) return { ok: false, reason: "HOST_FULL" } as const;
-      const cluster = this.insertClusterRow(host, type, name ?? this.nextSlotName(host));
+      const slot = this.nextSlot(host.id);
+      const cluster = this.insertClusterRow(host, type, slot, name ?? `${host.name}_${slot}`);
       return { ok: true, cluster } as const;
     });
   }
 
-  private insertClusterRow(host: Host, type: ConsensusType, name: string): Cluster {
+  private insertClusterRow(host: Host, type: ConsensusType, slot: number, name: string): Cluster {
     const id = newId();
     this.db
       .prepare(
-        `INSERT INTO clusters (id, name, host_id, consensus_plugin, consensus_mode, size, status, op, create_ts)
-         VALUES (?, ?, ?, ?, ?, ?, 'creating', 'create', ?)`,
+        `INSERT INTO clusters (id, name, host_id, slot, consensus_plugin, consensus_mode, size, status, op, create_ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', 'create', ?)`,
       )
-      .run([id, name, host.id, type.plugin, type.mode, type.size, nowIso()]);
+      .run([id, name, host.id, slot, type.plugin, type.mode, type.size, nowIso()]);
     return this.getCluster(id)!;
   }
 
-  /** The lowest `<host>_<n>` not used on the host: Cello's naming, stable across recycles. */
-  private nextSlotName(host: Host): string {
-    const used = new Set(
-      this.db.prepare("SELECT name FROM clusters WHERE host_id = ?").all<{ name: string }>([host.id]).map((r) => r.name),
-    );
-    for (let n = 0; ; n++) {
-      const name = `${host.name}_${n}`;
-      if (!used.has(name)) return name;
-    }
+  /**
+   * The host's lowest free slot. Slots are usually dense, so MAX(slot) + 1 (one index seek)
+   * is the answer unless clusters were deleted; only then is the gap searched for.
+   */
+  private nextSlot(hostId: string): number {
+    const { n, top } = this.db
+      .prepare("SELECT COUNT(*) AS n, MAX(slot) AS top FROM clusters WHERE host_id = ?")
+      .get<{ n: number; top: number | null }>([hostId])!;
+    if (top === null) return 0;
+    if (top + 1 === n) return n;
+    const gap = this.db
+      .prepare(
+        `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM clusters WHERE host_id = ?1 AND slot = 0) THEN 0
+           ELSE (SELECT MIN(c.slot) + 1 FROM clusters c WHERE c.host_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM clusters d WHERE d.host_id = ?1 AND d.slot = c.slot + 1)) END AS slot`,
+      )
+      .get<{ slot: number }>([hostId])!;
+    return gap.slot;
   }
 
   /**
@@ -479,18 +490,24 @@ export class PoolStore {
    */
   replaceCluster(id: string): Cluster | undefined {
     return this.db.transaction(() => {
-      const old = this.getCluster(id);
+      const old = this.db.prepare("SELECT * FROM clusters WHERE id = ?").get<ClusterRow>([id]);
       if (!old) return undefined;
       const host = this.getHost(old.host_id);
       this.deleteClusterRow(id);
       if (!host) return undefined;
-      return this.insertClusterRow(host, { plugin: old.consensus_plugin, mode: old.consensus_mode, size: old.size }, old.name);
+      const type = { plugin: old.consensus_plugin as Cluster["consensus_plugin"], mode: old.consensus_mode as Cluster["consensus_mode"], size: old.size };
+      return this.insertClusterRow(host, type, old.slot, old.name);
     });
   }
 
-  /** Clusters with work owed, oldest first. */
-  pendingOps(): Cluster[] {
-    return this.db.prepare("SELECT * FROM clusters WHERE op IS NOT NULL ORDER BY create_ts").all<ClusterRow>().map(toCluster);
+  /**
+   * Clusters with work owed, in creation order, after `cursor` (a rowid): a pass walks them
+   * a page at a time, so a backlog of thousands costs the same per op as a backlog of one.
+   */
+  pendingOps(cursor: number, limit: number): Array<{ seq: number; id: string }> {
+    return this.db
+      .prepare("SELECT rowid AS seq, id FROM clusters WHERE op IS NOT NULL AND rowid > ? ORDER BY rowid LIMIT ?")
+      .all<{ seq: number; id: string }>([cursor, limit]);
   }
 
   // ---------------------------------------------------------------- ports

@@ -1,0 +1,102 @@
+/**
+ * bench:apply — apply then release over real HTTP with 32 concurrent clients against
+ * 10,000 ready clusters on the in-memory test host, beside the same server's trivial route
+ * (GET /api/health) measured in the same run as the baseline. The server runs in its own
+ * process; this one only drives load. Last line: JSON figures.
+ */
+import { spawn } from "node:child_process";
+import { Agent, request } from "node:http";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const CLIENTS = 32;
+const CLUSTERS = Number(process.env["BENCH_CLUSTERS"] ?? 10_000);
+const APPLIES = Math.floor(CLUSTERS * 0.8);
+const BASELINE_REQUESTS = APPLIES;
+
+const server = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./bench-server.ts", import.meta.url))], {
+  stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, BENCH_CLUSTERS: String(CLUSTERS) },
+});
+const ready = await new Promise<{ url: string; free: number }>((resolve, reject) => {
+  server.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+  createInterface({ input: server.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
+});
+const base = new URL(ready.url);
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+
+function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request(
+      { host: base.hostname, port: base.port, method, path, agent, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
+      },
+    );
+    req.on("error", reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+/** Runs `total` calls over CLIENTS concurrent loops; answers per-second rate and latencies. */
+async function drive(total: number, one: (i: number) => Promise<void>) {
+  let next = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      for (let i = next++; i < total; i = next++) {
+        const t0 = performance.now();
+        await one(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { per_s: total / seconds, p50: q(0.5), p99: q(0.99) };
+}
+
+try {
+  // Warm-up: JIT and connections, on both routes.
+  await drive(500, async () => void (await call("GET", "/api/health")));
+  const baseline = await drive(BASELINE_REQUESTS, async () => {
+    const r = await call("GET", "/api/health");
+    if (r.status !== 200) throw new Error(`health answered ${r.status}`);
+  });
+  const ids: string[] = new Array(APPLIES);
+  const apply = await drive(APPLIES, async (i) => {
+    const r = await call("POST", "/v2/cluster_op", { action: "apply", user_id: `bench-user-${i}` });
+    if (r.status !== 200) throw new Error(`apply ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+    ids[i] = r.json.data.id;
+  });
+  if (new Set(ids).size !== APPLIES) throw new Error("a cluster was handed out twice");
+  const release = await drive(APPLIES, async (i) => {
+    const r = await call("POST", "/v2/cluster_op", { action: "release", cluster_id: ids[i] });
+    if (r.status !== 200) throw new Error(`release ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+  });
+  const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+  console.log(`clusters ready: ${ready.free}; clients: ${CLIENTS}; applies: ${APPLIES}`);
+  console.log(`baseline GET /api/health: ${round(baseline.per_s, 0)}/s p50 ${round(baseline.p50)} ms p99 ${round(baseline.p99)} ms`);
+  console.log(`apply: ${round(apply.per_s, 0)}/s p50 ${round(apply.p50)} ms p99 ${round(apply.p99)} ms`);
+  console.log(`release: ${round(release.per_s, 0)}/s p50 ${round(release.p50)} ms p99 ${round(release.p99)} ms`);
+  console.log(
+    JSON.stringify({
+      apply_per_s: round(apply.per_s, 0),
+      baseline_per_s: round(baseline.per_s, 0),
+      ratio: round(apply.per_s / baseline.per_s, 3),
+      p50_ms: round(apply.p50),
+      p99_ms: round(apply.p99),
+      release_per_s: round(release.per_s, 0),
+      release_p99_ms: round(release.p99),
+    }),
+  );
+} finally {
+  agent.destroy();
+  server.kill("SIGTERM");
+}
