@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { findNodeProcesses, terminate } from "../../src/drivers/local/processes.ts";
+import { ensureNodeBundle, freePorts, waitFor } from "../chain/helpers/chain-cluster.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * A real chainpool daemon process (src/main.ts through tsx) on its own data directory,
+ * listen port and node port range, restartable over the same directory.
+ */
+export class DaemonProcess {
+  readonly dir: string;
+  readonly configFile: string;
+  url = "";
+  #child: ChildProcess | undefined;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.configFile = join(dir, "config.toml");
+  }
+
+  static async create(toml: (ports: { listen: number; min: number; max: number }) => string): Promise<DaemonProcess> {
+    await ensureNodeBundle();
+    const d = new DaemonProcess(mkdtempSync(join(tmpdir(), "chainpool-it-")));
+    const [listen] = await freePorts(1);
+    // A node port range of our own per test process, below the kernel's ephemeral range.
+    const min = 15000 + (process.pid % 300) * 40;
+    writeFileSync(d.configFile, toml({ listen: listen!, min, max: min + 39 }));
+    d.url = `http://127.0.0.1:${listen}`;
+    return d;
+  }
+
+  get clustersRoot(): string {
+    return join(this.dir, "data", "clusters");
+  }
+
+  async start(): Promise<void> {
+    const log = openSync(join(this.dir, "daemon.log"), "a");
+    this.#child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/main.ts"), "--config", this.configFile, "--data", join(this.dir, "data")], {
+      cwd: ROOT,
+      stdio: ["ignore", log, log],
+    });
+    closeSync(log);
+    await waitFor("the daemon to answer", async () => (await fetch(`${this.url}/api/health`)).ok, 20_000);
+  }
+
+  kill(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((done) => {
+      child.once("exit", (code) => done(code));
+      child.kill(signal);
+    });
+  }
+
+  log(): string {
+    try {
+      return readFileSync(join(this.dir, "daemon.log"), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      signal: AbortSignal.timeout(60_000),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  nodeProcesses() {
+    return findNodeProcesses(this.clustersRoot);
+  }
+
+  /** Kills the daemon and every node it started, and removes the directory. */
+  async destroy(): Promise<void> {
+    await this.kill("SIGKILL");
+    await terminate(this.nodeProcesses().map((p) => p.pid), 500);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const fastSchedulerToml = `
+[scheduler]
+host_check_s = 1
+health_check_s = 1
+autofill_s = 1
+reconcile_s = 1
+sweep_s = 1
+sweep_grace_s = 2
+ready_timeout_s = 20
+`;
