@@ -1,16 +1,22 @@
 /**
- * The same bundle under Deno 2, side by side with Node nodes. Runs only where a Deno
- * binary is found (DENO_BIN, or `deno` on PATH); skipped otherwise.
+ * The same bundle under Deno 2, side by side with Node nodes. Deno comes from the `deno`
+ * dev dependency (npm ships its binary), or DENO_BIN.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
 
-const deno = process.env["DENO_BIN"] ?? "deno";
-const hasDeno = spawnSync(deno, ["--version"], { encoding: "utf8" }).status === 0;
+const deno = process.env["DENO_BIN"] ?? fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
 
-describe("the chain node under Deno", { skip: hasDeno ? false : "no deno binary (set DENO_BIN)" }, () => {
+describe("the chain node under Deno", () => {
+  it("has a Deno 2 binary to run", () => {
+    const version = spawnSync(deno, ["--version"], { encoding: "utf8" });
+    assert.equal(version.status, 0, `cannot run ${deno}: ${version.error?.message ?? version.stderr}`);
+    assert.match(version.stdout, /^deno 2\./);
+  });
+
   it("a Deno leader and Node followers build one chain", async () => {
     const cluster = await startCluster({ size: 3, runtimeFor: (id) => (id === "vp0" ? [deno, "run", "-A"] : undefined) });
     try {

@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ConfigError, loadConfigFile, parseConfig, resolveConfig } from "../../src/config/load.ts";
+import { VERSION } from "../../src/lib/version.ts";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+describe("config", () => {
+  it("config.example.toml is valid and states exactly the defaults", () => {
+    assert.deepEqual(loadConfigFile(join(ROOT, "config.example.toml")), parseConfig({}));
+  });
+
+  it("with no config: loopback 8080, ./data, one local host of capacity 4 with autofill", () => {
+    const c = resolveConfig([]);
+    assert.equal(c.listen, "127.0.0.1:8080");
+    assert.equal(c.data_dir, "./data");
+    assert.deepEqual(c.hosts.map((h) => [h.name, h.type, h.capacity, h.autofill]), [["local", "local", 4, true]]);
+  });
+
+  it("--listen and --data override the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    writeFileSync(join(dir, "c.toml"), `listen = "127.0.0.1:9000"\ndata_dir = "/x"\n`);
+    const c = resolveConfig(["--config", join(dir, "c.toml"), "--listen", "127.0.0.1:9100", "--data=/y"]);
+    assert.equal(c.listen, "127.0.0.1:9100");
+    assert.equal(c.data_dir, "/y");
+  });
+
+  it("names each wrong key", () => {
+    assert.throws(
+      () => parseConfig({ listen: "nope", scheduler: { health_check_s: "x" }, colour: 1 }),
+      (e: unknown) => e instanceof ConfigError && /listen: listen must be HOST:PORT/.test(e.message) && /scheduler\.health_check_s: /.test(e.message) && /colour/.test(e.message),
+    );
+    assert.throws(() => parseConfig({ ports: { min: 9000, max: 8000 } }), /ports.min must not be above ports.max/);
+    assert.throws(() => parseConfig({ api: { front_keys: ["short"] } }), /api\.front_keys\.0: an API key has at least 16 characters/);
+  });
+
+  it("an unknown command-line option is refused", () => {
+    assert.throws(() => resolveConfig(["--colour", "red"]), /unknown option --colour/);
+  });
+
+  it("the version matches package.json", () => {
+    assert.equal(VERSION, JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
+  });
+
+  it("a bad config at start is one line on stderr and exit code 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    writeFileSync(join(dir, "bad.toml"), `[scheduler]\nhealth_check_s = "often"\n`);
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/main.ts"), "--config", join(dir, "bad.toml")], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /scheduler\.health_check_s/);
+  });
+
+  it("refuses to listen beyond loopback without API keys", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/main.ts"), "--listen", "0.0.0.0:0", "--data", mkdtempSync(join(tmpdir(), "cfg-"))], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /refusing to listen on 0\.0\.0\.0:0 without API keys/);
+  });
+});
