@@ -81,7 +81,12 @@ export class Reconciler {
       }
     };
     const worker = async () => {
-      for (let id = take(); id !== undefined && !this.#closed; id = take()) await this.settle(id).catch(() => {});
+      for (let id = take(); id !== undefined && !this.#closed; id = take()) {
+        await this.settle(id).catch(() => {});
+        // A driver that answers at once (the memory host, a fast local op) would otherwise run
+        // the whole backlog as one chain of microtasks and starve the HTTP server.
+        await new Promise((r) => setImmediate(r));
+      }
     };
     await Promise.all(Array.from({ length: this.#o.maxParallel }, worker));
   }

@@ -329,20 +329,20 @@ export class PoolStore {
           .get<ClusterRow>([req.user_id, ...values]);
         if (held) return { ok: true, cluster: toCluster(held), reused: true };
       }
-      const free = this.db
+      // Pick and take in one statement: the subquery chooses, the guard re-checks, RETURNING answers.
+      const taken = this.db
         .prepare(
-          `SELECT c.id FROM clusters c JOIN hosts h ON h.id = c.host_id
-           WHERE c.status = 'running' AND c.health = 'OK' AND c.user_id = '' AND c.op IS NULL
-             AND h.status = 'active' AND h.schedulable = 1${extra}
-           LIMIT 1`,
+          `UPDATE clusters SET user_id = ?, apply_ts = ?
+           WHERE user_id = '' AND id = (
+             SELECT c.id FROM clusters c JOIN hosts h ON h.id = c.host_id
+             WHERE c.status = 'running' AND c.health = 'OK' AND c.user_id = '' AND c.op IS NULL
+               AND h.status = 'active' AND h.schedulable = 1${extra}
+             LIMIT 1)
+           RETURNING *`,
         )
-        .get<{ id: string }>(values);
-      if (!free) return { ok: false, reason: "NONE_AVAILABLE" };
-      const changed = this.db
-        .prepare("UPDATE clusters SET user_id = ?, apply_ts = ? WHERE id = ? AND user_id = ''")
-        .run([req.user_id, nowIso(), free.id]).changes;
-      if (changed !== 1) throw new Error(`claim of ${free.id} raced inside a transaction`);
-      return { ok: true, cluster: this.getCluster(free.id)!, reused: false };
+        .get<ClusterRow>([req.user_id, nowIso(), ...values]);
+      if (!taken) return { ok: false, reason: "NONE_AVAILABLE" };
+      return { ok: true, cluster: toCluster(taken), reused: false };
     });
   }
 
