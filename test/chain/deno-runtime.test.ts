@@ -8,7 +8,9 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
 
-const deno = process.env["DENO_BIN"] ?? fileURLToPath(new URL("../../node_modules/.bin/deno", import.meta.url));
+// The platform package's binary itself: node_modules/.bin/deno may be a Node wrapper
+// (when the deno package's postinstall did not run), which would turn SIGTERM into a kill.
+const deno = process.env["DENO_BIN"] ?? fileURLToPath(new URL("../../node_modules/@deno/linux-x64-glibc/deno", import.meta.url));
 
 describe("the chain node under Deno", () => {
   it("has a Deno 2 binary to run", () => {
