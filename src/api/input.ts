@@ -40,35 +40,14 @@ async function readBodyText(req: Request, max: number): Promise<string> {
  */
 export async function readInput(c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const fields: Record<string, unknown> = {};
-  const url = new URL(c.req.url);
-  for (const key of new Set(url.searchParams.keys())) {
-    const values = url.searchParams.getAll(key);
-    if (values.length > 1) throw badRequest(`${key}: given more than once`);
-    fields[key] = values[0];
-  }
+  collect(new URL(c.req.url).searchParams, fields);
   if (c.req.method === "GET" || c.req.method === "HEAD") return fields;
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   const text = await readBodyText(c.req.raw, c.var.maxBodyBytes);
   if (text.trim() === "") return fields;
-  if (type === "application/x-www-form-urlencoded") {
-    const form = new URLSearchParams(text);
-    for (const key of new Set(form.keys())) {
-      const values = form.getAll(key);
-      if (values.length > 1) throw badRequest(`${key}: given more than once`);
-      fields[key] = values[0];
-    }
-    return fields;
-  }
+  if (type === "application/x-www-form-urlencoded") return collect(new URLSearchParams(text), fields);
   if (type === "multipart/form-data") {
-    const form = await new Response(text, { headers: { "content-type": c.req.header("content-type")! } }).formData();
-    for (const key of new Set(form.keys())) {
-      const values = form.getAll(key);
-      if (values.length > 1) throw badRequest(`${key}: given more than once`);
-      const value = values[0];
-      if (typeof value !== "string") throw badRequest(`${key}: files are not accepted`);
-      fields[key] = value;
-    }
-    return fields;
+    return collect(await new Response(text, { headers: { "content-type": c.req.header("content-type")! } }).formData(), fields);
   }
   if (type !== "" && type !== "application/json" && !type.endsWith("+json") && type !== "text/plain") {
     throw new ChainpoolError("UNSUPPORTED_MEDIA_TYPE", `content-type ${type} is not accepted; send JSON or a form`);
@@ -81,6 +60,17 @@ export async function readInput(c: Context<AppEnv>): Promise<Record<string, unkn
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("body: must be a JSON object");
   return { ...fields, ...(body as Record<string, unknown>) };
+}
+
+/** Copies single-valued fields of a query string or form into `into`; a repeated key or a file is a 400. */
+function collect(source: URLSearchParams | FormData, into: Record<string, unknown>): Record<string, unknown> {
+  for (const key of new Set(source.keys())) {
+    const values = source.getAll(key);
+    if (values.length > 1) throw badRequest(`${key}: given more than once`);
+    if (typeof values[0] !== "string") throw badRequest(`${key}: files are not accepted`);
+    into[key] = values[0];
+  }
+  return into;
 }
 
 /** Rejects keys outside `allowed`, naming the first unknown one. */

@@ -86,7 +86,23 @@ export class DaemonProcess {
   }
 }
 
-export const fastSchedulerToml = `
+/** A daemon config with one local host of `capacity`, autofill on, and a fast scheduler. */
+export function localHostToml(capacity: number): (ports: { listen: number; min: number; max: number }) => string {
+  return ({ listen, min, max }) => `
+listen = "127.0.0.1:${listen}"
+log_json = true
+[ports]
+min = ${min}
+max = ${max}
+[[hosts]]
+name = "local"
+type = "local"
+capacity = ${capacity}
+autofill = true
+${fastSchedulerToml}`;
+}
+
+const fastSchedulerToml = `
 [scheduler]
 host_check_s = 1
 health_check_s = 1

@@ -2,27 +2,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess, fastSchedulerToml } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
 import { join } from "node:path";
 
 describe("SIGKILL of the daemon, then restart: the pool converges", () => {
   let d: DaemonProcess;
   before(async () => {
-    d = await DaemonProcess.create(
-      ({ listen, min, max }) => `
-listen = "127.0.0.1:${listen}"
-log_json = true
-[ports]
-min = ${min}
-max = ${max}
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 3
-autofill = true
-${fastSchedulerToml}`,
-    );
+    d = await DaemonProcess.create(localHostToml(3));
   });
   after(async () => d.destroy());
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { EXAMPLE02_PATH, getJson, postJson, waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess, fastSchedulerToml } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
 
 const rpc = (method: string, chaincodeID: Record<string, string>, fn: string, args: string[]) => ({
   jsonrpc: "2.0",
@@ -13,20 +13,7 @@ const rpc = (method: string, chaincodeID: Record<string, string>, fn: string, ar
 describe("a local cluster's full life through a real daemon", () => {
   let d: DaemonProcess;
   before(async () => {
-    d = await DaemonProcess.create(
-      ({ listen, min, max }) => `
-listen = "127.0.0.1:${listen}"
-log_json = true
-[ports]
-min = ${min}
-max = ${max}
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 2
-autofill = true
-${fastSchedulerToml}`,
-    );
+    d = await DaemonProcess.create(localHostToml(2));
     await d.start();
   });
   after(async () => d.destroy());
