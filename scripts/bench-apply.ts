@@ -14,7 +14,8 @@ const CLUSTERS = Number(process.env["BENCH_CLUSTERS"] ?? 10_000);
 const APPLIES = Math.floor(CLUSTERS * 0.8);
 const BASELINE_REQUESTS = APPLIES;
 
-const server = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./bench-server.ts", import.meta.url))], {
+const profile = process.env["BENCH_PROFILE_DIR"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["BENCH_PROFILE_DIR"]}`] : [];
+const server = spawn(process.execPath, [...profile, "--import", "tsx", fileURLToPath(new URL("./bench-server.ts", import.meta.url))], {
   stdio: ["ignore", "pipe", "inherit"],
   env: { ...process.env, BENCH_CLUSTERS: String(CLUSTERS) },
 });

@@ -20,18 +20,19 @@ export function openBetterSqlite3(file: string): SqlDatabase {
       all: <T>(p?: SqlParams) => stmt.all(...args(p)) as T[],
     };
   };
+  const prepare = (sql: string): SqlStatement => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = wrap(db.prepare(sql));
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
   return {
     driver: "better-sqlite3",
     exec,
-    prepare(sql) {
-      let stmt = cache.get(sql);
-      if (!stmt) {
-        stmt = wrap(db.prepare(sql));
-        cache.set(sql, stmt);
-      }
-      return stmt;
-    },
-    transaction: makeTransaction(exec),
+    prepare,
+    transaction: makeTransaction(prepare),
     async backup(target) {
       await db.backup(target);
     },

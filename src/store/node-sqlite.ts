@@ -37,23 +37,24 @@ export function openNodeSqlite(file: string): SqlDatabase {
   // node:sqlite takes named parameters as an object with bare names, positional ones spread.
   const args = (p?: SqlParams): unknown[] => (p === undefined ? [] : Array.isArray(p) ? p : [p]);
   let open = true;
+  const prepare = (sql: string): SqlStatement => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      const s = db.prepare(sql);
+      stmt = {
+        run: (p) => ({ changes: Number(s.run(...args(p)).changes) }),
+        get: <T>(p?: SqlParams) => s.get(...args(p)) as T | undefined,
+        all: <T>(p?: SqlParams) => s.all(...args(p)) as T[],
+      };
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
   return {
     driver: "node:sqlite",
     exec,
-    prepare(sql) {
-      let stmt = cache.get(sql);
-      if (!stmt) {
-        const s = db.prepare(sql);
-        stmt = {
-          run: (p) => ({ changes: Number(s.run(...args(p)).changes) }),
-          get: <T>(p?: SqlParams) => s.get(...args(p)) as T | undefined,
-          all: <T>(p?: SqlParams) => s.all(...args(p)) as T[],
-        };
-        cache.set(sql, stmt);
-      }
-      return stmt;
-    },
-    transaction: makeTransaction(exec),
+    prepare,
+    transaction: makeTransaction(prepare),
     async backup(target) {
       if (mod.backup) {
         await mod.backup(db, target);

@@ -23,19 +23,25 @@ export interface SqlDatabase {
   close(): void;
 }
 
-/** Shared transaction helper for adapters without a built-in one. */
-export function makeTransaction(exec: (sql: string) => void): <T>(fn: () => T) => T {
+/**
+ * Shared transaction helper. BEGIN/COMMIT/ROLLBACK go through prepared statements: parsing
+ * them on every claim showed up as a tenth of an apply's time.
+ */
+export function makeTransaction(prepare: (sql: string) => SqlStatement): <T>(fn: () => T) => T {
+  const begin = prepare("BEGIN IMMEDIATE");
+  const commit = prepare("COMMIT");
+  const rollback = prepare("ROLLBACK");
   let depth = 0;
   return <T>(fn: () => T): T => {
     if (depth > 0) return fn();
-    exec("BEGIN IMMEDIATE");
+    begin.run();
     depth++;
     try {
       const result = fn();
-      exec("COMMIT");
+      commit.run();
       return result;
     } catch (err) {
-      exec("ROLLBACK");
+      rollback.run();
       throw err;
     } finally {
       depth--;
