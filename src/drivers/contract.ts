@@ -1,4 +1,4 @@
-import type { Cluster, Host, HostType } from "../core/types.ts";
+import type { Cluster, ConsensusPlugin, Host, HostType } from "../core/types.ts";
 import type { Logger } from "../lib/logger.ts";
 
 /** What a driver made for a cluster; stored on the cluster row. */
@@ -43,6 +43,8 @@ export interface DriverFlags {
   sweep?: boolean;
   /** repairCluster can bring failed nodes back without losing the ledger. */
   repair?: boolean;
+  /** Consensus plugins the nodes this driver runs support; absent means all. */
+  plugins?: readonly ConsensusPlugin[];
 }
 
 /**

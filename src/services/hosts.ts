@@ -59,7 +59,12 @@ export class HostService {
     if (host.status !== "active") throw new ChainpoolError("HOST_UNAVAILABLE", `host ${id} is inactive`);
     const made: Cluster[] = [];
     for (;;) {
-      const result = this.#d.store.createCluster(host.id, this.#leastUsedType(host.id));
+      const type = this.#leastUsedType(host);
+      if (!type) {
+        this.#d.logger.warn("no pool consensus type runs on this host", { host: host.name, types: this.#d.poolTypes });
+        break;
+      }
+      const result = this.#d.store.createCluster(host.id, type);
       if (!result.ok) break;
       made.push(result.cluster);
     }
@@ -105,6 +110,9 @@ export class HostService {
   }
 
   createCluster(hostId: string, type: ConsensusType, name?: string): Cluster {
+    const host = this.#d.store.getHost(hostId);
+    if (!host) throw notFound(`host_id: host ${hostId} not found`);
+    if (!this.#supports(host, type)) throw badRequest(`consensus_plugin: ${type.plugin} is not available on ${host.type} hosts in this build`);
     const result = this.#d.store.createCluster(hostId, type, name);
     if (!result.ok) {
       if (result.reason === "HOST_NOT_FOUND") throw notFound(`host_id: host ${hostId} not found`);
@@ -122,16 +130,22 @@ export class HostService {
     return marked;
   }
 
-  /** The pool type this host has fewest clusters of. */
-  #leastUsedType(hostId: string): ConsensusType {
+  #supports(host: Host, type: ConsensusType): boolean {
+    const plugins = this.#d.drivers.get(host).flags.plugins;
+    return plugins === undefined || plugins.includes(type.plugin);
+  }
+
+  /** The pool type (among those the host's driver runs) this host has fewest clusters of. */
+  #leastUsedType(host: Host): ConsensusType | undefined {
+    const hostId = host.id;
     const counts = new Map<string, number>();
     for (const c of this.#d.store.listClusters({ host_id: hostId })) {
       const key = `${c.consensus_plugin}/${c.consensus_mode}/${c.size}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    let best = this.#d.poolTypes[0]!;
+    let best: ConsensusType | undefined;
     let bestCount = Infinity;
-    for (const t of this.#d.poolTypes) {
+    for (const t of this.#d.poolTypes.filter((pt) => this.#supports(host, pt))) {
       const n = counts.get(`${t.plugin}/${t.mode}/${t.size}`) ?? 0;
       if (n < bestCount) {
         best = t;

@@ -103,7 +103,8 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
 
     const driver: HostDriver = {
       name: "local",
-      flags: { sweep: true, repair: true },
+      // The chain node program has noops; pbft comes with its own issue.
+      flags: { sweep: true, repair: true, plugins: ["noops"] },
       async ping() {
         // This machine is always reachable; what can fail is the node program being gone.
         const program = options.nodeCommand.find((arg) => /\.(m?js|ts)$/.test(arg));
