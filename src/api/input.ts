@@ -11,12 +11,14 @@ async function readBodyText(req: Request, max: number): Promise<string> {
   const tooLarge = () => new ChainpoolError("PAYLOAD_TOO_LARGE", `body: larger than ${max} bytes`);
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (declared > max) throw tooLarge();
-  if (!req.body) return "";
   if (Number.isFinite(declared)) {
+    // text() without touching req.body first: @hono/node-server then reads the socket
+    // directly instead of building a web stream (a fifth of an apply's time otherwise).
     const text = await req.text();
     if (Buffer.byteLength(text) > max) throw tooLarge();
     return text;
   }
+  if (!req.body) return "";
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
