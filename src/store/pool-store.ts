@@ -37,16 +37,8 @@ export type ClaimResult =
   | { ok: true; cluster: Cluster; reused: boolean }
   | { ok: false; reason: "NONE_AVAILABLE" };
 
-export interface NewHost {
-  name: string;
-  type: HostType;
-  daemon_url: string;
-  capacity: number;
-  autofill: boolean;
-  schedulable: boolean;
-  log_level: string;
-  params: Record<string, unknown>;
-}
+/** A host as the operator describes it; id, status and creation time are the store's. */
+export type NewHost = Omit<Host, "id" | "status" | "create_ts">;
 
 export type HostPatch = Partial<Omit<NewHost, "type">>;
 
