@@ -75,6 +75,11 @@ function collect(source: URLSearchParams | FormData, into: Record<string, unknow
   return into;
 }
 
+/** The entries whose value was given: optional fields left out stay out (exactOptionalPropertyTypes). */
+export function definedOnly<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 /** Rejects keys outside `allowed`, naming the first unknown one. */
 export function onlyKeys(input: Record<string, unknown>, allowed: readonly string[], what: string): void {
   for (const key of Object.keys(input)) {

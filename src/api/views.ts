@@ -1,4 +1,4 @@
-import type { Cluster, Host, ReleasedCluster } from "../core/types.ts";
+import type { Cluster, Host } from "../core/types.ts";
 
 /** The cluster object both APIs answer; Cello's keys, `worker_api` beside `daemon_url`. */
 export function clusterView(cluster: Cluster, host: Host | undefined) {
@@ -45,8 +45,4 @@ function redactParams(params: Record<string, unknown>): Record<string, unknown> 
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) out[k] = /key|secret|password|token/i.test(k) && !/_file$|_path$/.test(k) ? "(set)" : v;
   return out;
-}
-
-export function releasedView(r: ReleasedCluster) {
-  return { ...r };
 }

@@ -77,7 +77,6 @@ export class HostService {
 
   /** clean: delete the host's free clusters and turn autofill off. */
   clean(id: string): string[] {
-    this.get(id);
     const result = this.#d.store.updateHost(id, { autofill: false });
     if (!result.ok) throw notFound(`host ${id} not found`);
     const ids = this.#d.store

@@ -1,5 +1,5 @@
 import { ChainpoolError, conflict, notFound } from "../core/errors.ts";
-import type { Cluster, ClusterOp, ClusterStatus } from "../core/types.ts";
+import type { Cluster, ClusterStatus } from "../core/types.ts";
 import type { ApplyRequest, ClusterFilter } from "../store/pool-store.ts";
 import type { ServiceDeps } from "./deps.ts";
 
@@ -52,8 +52,7 @@ export class PoolService {
 
   /** start/stop/restart: the intent is written, then carried out; answers when done. */
   async operate(id: string, action: "start" | "stop" | "restart"): Promise<Cluster> {
-    const op: ClusterOp = action;
-    const result = this.#d.store.requestOp(id, op, OP_RULES[action]);
+    const result = this.#d.store.requestOp(id, action, OP_RULES[action]);
     if (!result.ok) {
       if (result.reason === "NOT_FOUND") throw notFound(`cluster ${id} not found`);
       const state = result.cluster ? `${result.cluster.status}${result.cluster.op ? ` (${result.cluster.op} pending)` : ""}` : "";

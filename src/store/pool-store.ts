@@ -377,23 +377,11 @@ export class PoolStore {
   }
 
   listReleased(filter: { user_id?: string; limit?: number } = {}): ReleasedCluster[] {
+    const columns = "cluster_id, cluster_name, host_id, user_id, consensus_plugin, consensus_mode, size, apply_ts, release_ts, duration_s";
     const limit = filter.limit ?? 1000;
-    const rows =
-      filter.user_id === undefined
-        ? this.db.prepare("SELECT * FROM releases ORDER BY seq DESC LIMIT ?").all<ReleasedCluster>([limit])
-        : this.db.prepare("SELECT * FROM releases WHERE user_id = ? ORDER BY seq DESC LIMIT ?").all<ReleasedCluster>([filter.user_id, limit]);
-    return rows.map((r) => ({
-      cluster_id: r.cluster_id,
-      cluster_name: r.cluster_name,
-      host_id: r.host_id,
-      user_id: r.user_id,
-      consensus_plugin: r.consensus_plugin,
-      consensus_mode: r.consensus_mode,
-      size: r.size,
-      apply_ts: r.apply_ts,
-      release_ts: r.release_ts,
-      duration_s: r.duration_s,
-    }));
+    return filter.user_id === undefined
+      ? this.db.prepare(`SELECT ${columns} FROM releases ORDER BY seq DESC LIMIT ?`).all<ReleasedCluster>([limit])
+      : this.db.prepare(`SELECT ${columns} FROM releases WHERE user_id = ? ORDER BY seq DESC LIMIT ?`).all<ReleasedCluster>([filter.user_id, limit]);
   }
 
   /** Sets the op (intent) for a cluster, only from the given statuses. Returns the cluster or why not. */

@@ -4,7 +4,7 @@ import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
 import type { AppEnv } from "../env.ts";
 import { ok } from "../envelope.ts";
 import { choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
-import { clusterView, releasedView } from "../views.ts";
+import { clusterView } from "../views.ts";
 import { badRequest } from "../../core/errors.ts";
 
 const CreateSchema = v.object({
@@ -62,7 +62,7 @@ operatorClusters.get("/clusters", async (c) => {
   );
   const { store } = c.var.services;
   if (q.state === "released") {
-    return ok(c, store.listReleased(q.user_id === undefined ? {} : { user_id: q.user_id }).map(releasedView));
+    return ok(c, store.listReleased(q.user_id === undefined ? {} : { user_id: q.user_id }));
   }
   const hosts = new Map(store.listHosts().map((h) => [h.id, h] as const));
   const list = store.listClusters(q.user_id === undefined ? {} : { user_id: q.user_id });

@@ -5,7 +5,7 @@ import { HOST_TYPES } from "../../core/types.ts";
 import type { HostPatch } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ok } from "../envelope.ts";
-import { boolField, choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
+import { boolField, choiceField, definedOnly, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
 import { hostView } from "../views.ts";
 
 const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
@@ -79,8 +79,7 @@ hosts.put("/host", async (c) => {
   onlyKeys(input, ["id", ...HOST_FIELDS.filter((f) => f !== "type")], "host field");
   aliasWorkerApi(input);
   const { id, ...rest } = parseInput(UpdateSchema, input);
-  const patch: HostPatch = {};
-  for (const [k, value] of Object.entries(rest)) if (value !== undefined) (patch as Record<string, unknown>)[k] = value;
+  const patch: HostPatch = definedOnly(rest);
   const { hosts: svc, store, watchdog } = c.var.services;
   const host = await svc.update(id, patch);
   if (host.autofill) watchdog.autofill();

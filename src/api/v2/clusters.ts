@@ -5,7 +5,7 @@ import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
 import type { ClusterFilter } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ok } from "../envelope.ts";
-import { choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
+import { choiceField, definedOnly, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
 import { clusterView } from "../views.ts";
 import { badRequest } from "../../core/errors.ts";
 
@@ -34,9 +34,7 @@ clusters.on(["GET", "POST"], "/", async (c) => {
     input["user_id"] = input["user"];
     delete input["user"];
   }
-  const f = parseInput(FilterSchema, input);
-  const filter: ClusterFilter = {};
-  for (const [k, value] of Object.entries(f)) if (value !== undefined) (filter as Record<string, unknown>)[k] = value;
+  const filter: ClusterFilter = definedOnly(parseInput(FilterSchema, input));
   const { pool, store } = c.var.services;
   const hosts = new Map(store.listHosts().map((h) => [h.id, h] as const));
   return ok(c, pool.list(filter).map((cl) => clusterView(cl, hosts.get(cl.host_id))));
