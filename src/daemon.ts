@@ -4,10 +4,14 @@ import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import type { AppEnv, Services } from "./api/env.ts";
 import { createApp } from "./app.ts";
+import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import type { HostType } from "./core/types.ts";
 import type { DriverFactory } from "./drivers/contract.ts";
+import { dockerDriverFactory } from "./drivers/docker/driver.ts";
+import { swarmDriverFactory } from "./drivers/docker/swarm.ts";
 import { localDriverFactory } from "./drivers/local/driver.ts";
+import { subnetPool } from "./lib/subnets.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
 import { VERSION } from "./lib/version.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
@@ -52,12 +56,21 @@ export function createDaemon(options: DaemonOptions): Daemon {
   mkdirSync(dataDir, { recursive: true });
   const store = new PoolStore({ db: openDatabase(join(dataDir, "chainpool.db"), config.sqlite_driver) });
 
-  const factories = options.factories ?? {
-    local: localDriverFactory({
-      root: join(dataDir, "clusters"),
-      nodeCommand: config.local.node_command.length > 0 ? config.local.node_command : defaultNodeCommand(),
-    }),
+  const nodeCommand = config.local.node_command.length > 0 ? config.local.node_command : defaultNodeCommand();
+  const subnets = subnetPool(config.docker.subnet_pool, config.docker.subnet_prefix);
+  if (typeof subnets === "string") throw new Error(`docker.subnet_pool: ${subnets}`); // the schema checked it already
+  const dockerOptions = {
+    nodeCommand,
+    ...(config.docker.image !== "" && { image: config.docker.image }),
+    nodeMemoryMb: config.docker.node_memory_mb,
+    nodeCpus: config.docker.node_cpus,
   };
+  const factories = options.factories ?? {
+    local: localDriverFactory({ root: join(dataDir, "clusters"), nodeCommand }),
+    docker: dockerDriverFactory({ ...dockerOptions, subnets, subnetPrefix: config.docker.subnet_prefix }),
+    swarm: swarmDriverFactory(dockerOptions),
+  };
+  const instance = store.instanceId();
   const drivers = new DriverRegistry({
     factories,
     context: (host) => {
@@ -73,6 +86,15 @@ export function createDaemon(options: DaemonOptions): Daemon {
           },
           block: (port) => store.blockPort(domain, port),
         },
+        subnets: {
+          lease: (clusterId) => {
+            const [index] = store.leasePorts(`${host.id}#subnet`, clusterId, 1, { min: 0, max: subnets.count - 1 }) ?? [];
+            if (index === undefined) throw new Error(`no free subnet left in ${config.docker.subnet_pool} on ${host.name}`);
+            return index;
+          },
+          block: (index) => store.blockPort(`${host.id}#subnet`, index),
+        },
+        instance,
         saveHandle: (id, handle) => store.saveHandle(id, handle),
         consensus: config.consensus,
         readyTimeoutMs: config.scheduler.ready_timeout_s * 1000,
@@ -105,11 +127,17 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const services: Services = { pool, hosts, watchdog, store, logger, version: VERSION };
 
   // Hosts named in the config are registered once; after that the database is the truth.
-  for (const seed of config.hosts) {
+  for (const [i, seed] of config.hosts.entries()) {
     if (store.getHostByName(seed.name)) continue;
     if (!drivers.supports(seed.type)) {
       logger.warn("config names a host of a type this daemon does not run; skipped", { host: seed.name, type: seed.type });
       continue;
+    }
+    try {
+      drivers.check({ ...seed, id: "(new)", status: "inactive", create_ts: "" });
+    } catch (err) {
+      store.close();
+      throw new ConfigError(`hosts.${i}.${(err as Error).message}`);
     }
     store.insertHost(seed);
     logger.info("host registered from config", { host: seed.name, type: seed.type, capacity: seed.capacity });

@@ -35,7 +35,14 @@ async function main(): Promise<void> {
   }
   if (!keyed) logger.warn("no API keys configured: serving on loopback only, without authentication", { listen: config.listen });
 
-  const daemon = createDaemon({ config, logger });
+  let daemon;
+  try {
+    daemon = createDaemon({ config, logger });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`chainpool: ${err.message}\n`);
+    process.exit(2);
+  }
   const server = serve({ fetch: daemon.app.fetch, hostname: host, port });
   server.once("error", (err) => {
     logger.error("cannot listen", { listen: config.listen, err });

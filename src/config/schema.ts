@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../lib/node-config.ts";
 import { HOST_TYPES } from "../core/types.ts";
+import { subnetPool } from "../lib/subnets.ts";
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const seconds = v.pipe(v.number(), v.minValue(0.05));
@@ -80,6 +81,28 @@ export const ConfigSchema = v.strictObject({
       /** Command that runs one chain node; the node's `--config FILE` is appended. Default: this runtime + dist/chain-node.mjs. */
       node_command: v.optional(v.array(v.string()), []),
     }),
+    {},
+  ),
+  /** Docker and swarm hosts. */
+  docker: v.optional(
+    v.pipe(
+      v.strictObject({
+        /** An image of your own that runs a chain node given `--config FILE`; default: built by chainpool on each host. */
+        image: v.optional(v.string(), ""),
+        node_memory_mb: v.optional(v.pipe(v.number(), v.integer(), v.minValue(32)), 256),
+        node_cpus: v.optional(v.pipe(v.number(), v.minValue(0.01)), 1),
+        /** Each docker cluster's bridge network is one /subnet_prefix block of this range. */
+        subnet_pool: v.optional(v.string(), "10.200.0.0/16"),
+        subnet_prefix: v.optional(v.pipe(v.number(), v.integer()), 26),
+      }),
+      v.forward(
+        v.check((d) => typeof subnetPool(d.subnet_pool, d.subnet_prefix) !== "string", (issue) => {
+          const d = issue.input as { subnet_pool: string; subnet_prefix: number };
+          return String(subnetPool(d.subnet_pool, d.subnet_prefix));
+        }),
+        ["subnet_pool"],
+      ),
+    ),
     {},
   ),
   consensus: v.optional(

@@ -26,9 +26,19 @@ export interface PortLeaser {
   block(port: number): void;
 }
 
+/** Blocks of a host's subnet pool, leased like ports: by index, never to two clusters. */
+export interface SubnetLeaser {
+  lease(clusterId: string): number;
+  /** Marks a block as overlapping something chainpool does not own, so it is never leased again. */
+  block(index: number): void;
+}
+
 export interface DriverContext {
   logger: Logger;
   ports: PortLeaser;
+  subnets: SubnetLeaser;
+  /** This chainpool instance's id; resources on shared hosts carry it as a label. */
+  instance: string;
   /** Called with the handle before any outside resource is made, so a crash can find them. */
   saveHandle: (clusterId: string, handle: Record<string, unknown>) => void;
   /** Per-consensus tuning written into each node's config. */

@@ -22,7 +22,7 @@ export class HostService {
   }
 
   add(spec: NewHost): Host {
-    if (!this.#d.drivers.supports(spec.type)) throw badRequest(`type: host type "${spec.type}" is not supported by this daemon`);
+    this.#d.drivers.check({ ...spec, id: "(new)", status: "inactive", create_ts: "" });
     if (this.#d.store.getHostByName(spec.name)) throw conflict(`name: a host named ${spec.name} exists already`);
     const host = this.#d.store.insertHost(spec);
     this.#d.logger.info("host added", { host: host.id, name: host.name, type: host.type });
@@ -30,6 +30,7 @@ export class HostService {
   }
 
   async update(id: string, patch: HostPatch): Promise<Host> {
+    this.#d.drivers.check({ ...this.get(id), ...patch });
     if (patch.name !== undefined) {
       const other = this.#d.store.getHostByName(patch.name);
       if (other && other.id !== id) throw conflict(`name: a host named ${patch.name} exists already`);

@@ -66,6 +66,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX releases_user ON releases(user_id);
   `,
+  // v2: facts about this chainpool instance, e.g. the id its Docker labels carry.
+  `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
 ];
 
 export function migrate(db: SqlDatabase): number {

@@ -156,6 +156,20 @@ export class PoolStore {
     return row ? toHost(row) : undefined;
   }
 
+  /**
+   * This instance's id, made on first use and kept for good: Docker resources carry it as a
+   * label, so two chainpool daemons sharing one Docker host never touch each other's.
+   */
+  instanceId(): string {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT value FROM meta WHERE key = 'instance_id'").get<{ value: string }>();
+      if (row) return row.value;
+      const id = newId();
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('instance_id', ?)").run([id]);
+      return id;
+    });
+  }
+
   getHostByName(name: string): Host | undefined {
     const row = this.db.prepare("SELECT * FROM hosts WHERE name = ?").get<HostRow>([name]);
     return row ? toHost(row) : undefined;

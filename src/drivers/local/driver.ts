@@ -3,9 +3,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { Cluster, Host } from "../../core/types.ts";
-import type { NodeConfig } from "../../lib/node-config.ts";
-import { generateNodeKeys } from "../../lib/node-keys.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver } from "../contract.ts";
+import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
 import { probeChainNodes } from "../probe.ts";
 import { findNodeProcesses, terminate } from "./processes.ts";
 
@@ -36,7 +35,6 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
   const root = resolve(options.root);
   return (host: Host, ctx: DriverContext): HostDriver => {
     const clusterDir = (id: string) => join(root, id);
-    const nodeIds = (cluster: Cluster) => Array.from({ length: cluster.size }, (_, i) => `vp${i}`);
     const processesOf = (id: string) => findNodeProcesses(root).filter((p) => p.clusterId === id);
     const log = ctx.logger.child({ host: host.name });
 
@@ -103,8 +101,7 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
 
     const driver: HostDriver = {
       name: "local",
-      // The chain node program has noops; pbft comes with its own issue.
-      flags: { sweep: true, repair: true, plugins: ["noops"] },
+      flags: { sweep: true, repair: true, plugins: NODE_PLUGINS },
       async ping() {
         // This machine is always reachable; what can fail is the node program being gone.
         const program = options.nodeCommand.find((arg) => /\.(m?js|ts)$/.test(arg));
@@ -118,24 +115,16 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
         const ports = await leaseFreePorts(cluster);
         const service_url = urlsOf(ports);
         ctx.saveHandle(cluster.id, { dir: clusterDir(cluster.id), ports });
-        const ids = nodeIds(cluster);
-        const keys = ids.map(() => generateNodeKeys());
-        const peers = ids.map((id, i) => ({ id, url: service_url[id]!, public_key: keys[i]!.publicKey }));
-        const tuning = ctx.consensus[cluster.consensus_plugin];
-        ids.forEach((id, i) => {
-          const dir = join(clusterDir(cluster.id), id);
-          mkdirSync(join(dir, "data"), { recursive: true });
-          const config: NodeConfig = {
-            cluster_id: cluster.id,
-            node_id: id,
-            listen: { host: LOOPBACK, port: ports[i]! },
-            data_dir: join(dir, "data"),
-            consensus: { plugin: cluster.consensus_plugin, mode: cluster.consensus_mode, ...tuning },
-            peers,
-            private_key: keys[i]!.privateKey,
-          };
-          writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
-        });
+        const configs = clusterNodeConfigs(cluster, {
+          listen: (_id, i) => ({ host: LOOPBACK, port: ports[i]! }),
+          peerUrl: (id) => service_url[id]!,
+          dataDir: (id) => join(clusterDir(cluster.id), id, "data"),
+        }, ctx.consensus);
+        for (const config of configs) {
+          mkdirSync(config.data_dir, { recursive: true });
+          writeFileSync(join(clusterDir(cluster.id), config.node_id, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+        }
+        const ids = configs.map((c) => c.node_id);
         for (const id of ids) spawnNode(cluster, id);
         await waitUp(cluster, service_url);
         return { api_url: service_url["vp0"]!, service_url, handle: { dir: clusterDir(cluster.id), ports } };

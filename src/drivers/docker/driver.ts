@@ -1,0 +1,299 @@
+import type Docker from "dockerode";
+import type { Cluster, Host } from "../../core/types.ts";
+import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
+import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
+import { probeChainNodes, waitHealthy } from "../probe.ts";
+import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
+import { CONFIG_DIR, DATA_DIR, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
+import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
+import { type SubnetPool, nodesPerBlock } from "../../lib/subnets.ts";
+import { tarStream } from "./tar.ts";
+
+export interface DockerDriverOptions {
+  /** The command local nodes run with; the node image is made from it. */
+  nodeCommand: readonly string[];
+  /** An image of the operator's own instead; it must run a chain node given `--config FILE`. */
+  image?: string;
+  nodeMemoryMb: number;
+  nodeCpus: number;
+  subnets: SubnetPool;
+  subnetPrefix: number;
+}
+
+/** The image, made once per daemon from the node command (hashing ~100 MB takes a moment). */
+export function imageResolver(options: Pick<DockerDriverOptions, "nodeCommand" | "image">): () => Promise<NodeImageSource | string> {
+  let source: Promise<NodeImageSource> | undefined;
+  return () => {
+    if (options.image) return Promise.resolve(options.image);
+    source ??= nodeImageSource(options.nodeCommand).catch((err) => {
+      source = undefined;
+      throw err;
+    });
+    return source;
+  };
+}
+
+/** Per-host image presence, checked once per driver (and again after a failure). */
+export function hostImage(docker: Docker, resolve: () => Promise<NodeImageSource | string>): () => Promise<string> {
+  let ready: Promise<string> | undefined;
+  return () => {
+    ready ??= resolve()
+      .then(async (source) => {
+        if (typeof source === "string") return source;
+        await ensureNodeImage(docker, source);
+        return source.tag;
+      })
+      .catch((err) => {
+        ready = undefined;
+        throw err;
+      });
+    return ready;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PORT_TAKEN = /address already in use|port is already allocated/i;
+const SUBNET_TAKEN = /overlap|pool/i;
+
+/**
+ * The `docker` host: each node is a container of the node image on a bridge network of the
+ * cluster's own (a leased block of the subnet pool, so one host holds far more than Docker's
+ * ~31 default networks); vp0's REST port is published on a leased host port. Everything is
+ * labelled with this instance, host, cluster and node, and found again by those labels.
+ */
+export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory {
+  const resolveImage = imageResolver(options);
+  return (host: Host, ctx: DriverContext): HostDriver => {
+    const address = parseDockerHost(host);
+    const docker = connectDocker(host, address);
+    const publicHost = publicAddress(host, address);
+    const image = hostImage(docker, resolveImage);
+    const log = ctx.logger.child({ host: host.name });
+    const owned = ownedBy(ctx.instance, host.id);
+    const networkName = (id: string) => `chainpool-${id}`;
+    const containerName = (id: string, node: string) => `chainpool-${id}-${node}`;
+
+    const containersOf = (clusterId?: string) =>
+      docker.listContainers({ all: true, filters: { label: owned(clusterId) } });
+    const networksOf = (clusterId?: string) => docker.listNetworks({ filters: { label: owned(clusterId) } });
+
+    const removeContainer = async (id: string) => {
+      try {
+        await docker.getContainer(id).remove({ force: true, v: true });
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err; // 409: removal already in progress
+      }
+    };
+    const removeNetwork = (id: string) => removeQuietly(() => docker.getNetwork(id).remove());
+    const removeAll = async (clusterId?: string) => {
+      const containers = await containersOf(clusterId);
+      await Promise.all(containers.map((c) => removeContainer(c.Id)));
+      const networks = await networksOf(clusterId);
+      await Promise.all(networks.map((n) => removeNetwork(n.Id)));
+    };
+
+    const createNetwork = async (cluster: Cluster): Promise<string> => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const index = ctx.subnets.lease(cluster.id);
+        const { subnet, gateway } = options.subnets.block(index);
+        try {
+          await docker.createNetwork({
+            Name: networkName(cluster.id),
+            Driver: "bridge",
+            CheckDuplicate: true,
+            IPAM: { Driver: "default", Config: [{ Subnet: subnet, Gateway: gateway }] },
+            Labels: { ...labels(cluster.id) },
+          });
+          return subnet;
+        } catch (err) {
+          if (!SUBNET_TAKEN.test(String((err as Error).message))) throw err;
+          log.warn("subnet overlaps a network chainpool does not own; leasing another", { cluster: cluster.id, subnet });
+          ctx.subnets.block(index);
+        }
+      }
+      throw new Error(`no free subnet for ${cluster.id} after 20 tries`);
+    };
+
+    const labels = (clusterId: string, node?: string): Record<string, string> => ({
+      [LABEL.instance]: ctx.instance,
+      [LABEL.host]: host.id,
+      [LABEL.cluster]: clusterId,
+      ...(node !== undefined && { [LABEL.node]: node }),
+    });
+
+    const createNode = async (cluster: Cluster, tag: string, node: string, config: string, port?: number) => {
+      const container = await docker.createContainer({
+        name: containerName(cluster.id, node),
+        Image: tag,
+        Cmd: ["--config", `${CONFIG_DIR}/config.json`],
+        Labels: labels(cluster.id, node),
+        ExposedPorts: { [`${NODE_PORT}/tcp`]: {} },
+        HostConfig: {
+          NetworkMode: networkName(cluster.id),
+          Memory: options.nodeMemoryMb * 1024 * 1024,
+          NanoCpus: Math.round(options.nodeCpus * 1e9),
+          CapDrop: ["ALL"],
+          SecurityOpt: ["no-new-privileges"],
+          LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "2" } },
+          ...(port !== undefined && { PortBindings: { [`${NODE_PORT}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(port) }] } }),
+        },
+        NetworkingConfig: { EndpointsConfig: { [networkName(cluster.id)]: { Aliases: [node] } } },
+      });
+      await container.putArchive(
+        tarStream([{ kind: "data", name: "config.json", data: config, mode: 0o600, uid: NODE_UID, gid: NODE_UID }]),
+        { path: CONFIG_DIR },
+      );
+      return container;
+    };
+
+    /** Starts vp0, moving it to another leased port when something else holds this one. */
+    const startEntry = async (cluster: Cluster, tag: string, config: string): Promise<number> => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const [port] = ctx.ports.lease(cluster.id, 1) as [number];
+        const container = await createNode(cluster, tag, "vp0", config, port);
+        try {
+          await container.start();
+          return port;
+        } catch (err) {
+          if (!PORT_TAKEN.test(String((err as Error).message))) throw err;
+          log.warn("host port taken by something chainpool does not own; leasing another", { cluster: cluster.id, port });
+          ctx.ports.block(port);
+          await removeContainer(container.id);
+        }
+      }
+      throw new Error(`no free host port for ${cluster.id} after 10 tries`);
+    };
+
+    const runtimeOf = (port: number): Pick<ClusterRuntime, "api_url" | "service_url"> => {
+      const api_url = `http://${publicHost}:${port}`;
+      return { api_url, service_url: { vp0: api_url } };
+    };
+
+    const probe = async (cluster: Pick<Cluster, "id" | "size" | "api_url"> & Cluster): Promise<ProbeResult> => {
+      let containers: Docker.ContainerInfo[];
+      try {
+        containers = await containersOf(cluster.id);
+      } catch (err) {
+        return { ok: false, reason: `docker: ${(err as Error).message}` };
+      }
+      const running = new Set(containers.filter((c) => c.State === "running").map((c) => c.Labels[LABEL.node]));
+      const down = nodeIds(cluster).filter((n) => !running.has(n));
+      if (down.length > 0) return { ok: false, reason: `containers not running: ${down.join(", ")}`, failedNodes: down };
+      return probeChainNodes(cluster, { vp0: cluster.api_url });
+    };
+
+    const waitReady = async (cluster: Cluster) => {
+      const result = await waitHealthy(() => probe(cluster), ctx.readyTimeoutMs, 50);
+      if (!result.ok) throw new Error(`cluster ${cluster.id} not healthy within ${ctx.readyTimeoutMs} ms: ${result.reason}`);
+    };
+
+    const eachContainer = async (cluster: Cluster, act: (c: Docker.Container, info: Docker.ContainerInfo) => Promise<unknown>) => {
+      const containers = await containersOf(cluster.id);
+      if (containers.length === 0) throw new Error(`cluster ${cluster.id} has no containers on ${host.name}`);
+      await Promise.all(
+        containers.map(async (info) => {
+          try {
+            await act(docker.getContainer(info.Id), info);
+          } catch (err) {
+            if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already in that state
+          }
+        }),
+      );
+    };
+
+    const driver: HostDriver = {
+      name: "docker",
+      flags: { sweep: true, repair: true, plugins: NODE_PLUGINS },
+
+      async ping() {
+        try {
+          await Promise.race([docker.ping(), sleep(5000).then(() => Promise.reject(new Error("timeout")))]);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+
+      async createCluster(cluster): Promise<ClusterRuntime> {
+        if (cluster.size > nodesPerBlock(options.subnetPrefix)) {
+          throw new Error(`a /${options.subnetPrefix} network holds ${nodesPerBlock(options.subnetPrefix)} nodes; cluster ${cluster.id} has ${cluster.size}`);
+        }
+        // Whatever an earlier attempt left goes first: a crash may have come at any point.
+        await removeAll(cluster.id);
+        const tag = await image();
+        ctx.saveHandle(cluster.id, { network: networkName(cluster.id) });
+        const subnet = await createNetwork(cluster);
+        const configs = clusterNodeConfigs(
+          cluster,
+          {
+            listen: () => ({ host: "0.0.0.0", port: NODE_PORT }),
+            peerUrl: (node) => `http://${node}:${NODE_PORT}`,
+            dataDir: () => DATA_DIR,
+          },
+          ctx.consensus,
+        );
+        const [entry, ...rest] = configs.map((c) => JSON.stringify(c));
+        // vp0 first (its host port may need another lease), the others alongside it.
+        const [port, others] = await Promise.all([
+          startEntry(cluster, tag, entry!),
+          Promise.all(rest.map((config, i) => createNode(cluster, tag, `vp${i + 1}`, config))),
+        ]);
+        await Promise.all(others.map((c) => c.start()));
+        const runtime = runtimeOf(port);
+        const handle = { network: networkName(cluster.id), subnet, port };
+        ctx.saveHandle(cluster.id, handle);
+        await waitReady({ ...cluster, ...runtime });
+        return { ...runtime, handle };
+      },
+
+      removeCluster: (cluster) => removeAll(cluster.id),
+
+      async stopCluster(cluster) {
+        await eachContainer(cluster, (c) => c.stop({ t: 2 }));
+      },
+
+      async startCluster(cluster) {
+        await eachContainer(cluster, (c, info) => (info.State === "running" ? Promise.resolve() : c.start()));
+        await waitReady(cluster);
+      },
+
+      async restartCluster(cluster) {
+        await eachContainer(cluster, (c) => c.restart({ t: 2 }));
+        await waitReady(cluster);
+      },
+
+      probe,
+
+      async repairCluster(cluster) {
+        // Containers that died are started again on their own ledgers; they catch up from peers.
+        await driver.startCluster(cluster);
+      },
+
+      async sweep(known, graceMs) {
+        const cutoff = Date.now() - graceMs;
+        const removed = new Set<string>();
+        for (const c of await containersOf()) {
+          const id = c.Labels[LABEL.cluster];
+          if (id === undefined || known.has(id) || c.Created * 1000 > cutoff) continue;
+          await removeContainer(c.Id);
+          removed.add(id);
+        }
+        for (const n of await networksOf()) {
+          const id = n.Labels?.[LABEL.cluster];
+          if (id === undefined || known.has(id) || Date.parse(n.Created) > cutoff) continue;
+          await removeNetwork(n.Id);
+          removed.add(id);
+        }
+        if (removed.size > 0) log.info("swept clusters no database row claims", { clusters: [...removed] });
+        return [...removed];
+      },
+
+      resetHost: () => removeAll(),
+
+      async dispose() {
+        // Containers stay: the next daemon adopts them by their labels.
+      },
+    };
+    return driver;
+  };
+}

@@ -1,0 +1,254 @@
+import type Docker from "dockerode";
+import type { Cluster, Host } from "../../core/types.ts";
+import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
+import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
+import { probeChainNodes, waitHealthy } from "../probe.ts";
+import { connectDocker, parseDockerHost, removeQuietly } from "./connect.ts";
+import { hostImage, imageResolver, type DockerDriverOptions } from "./driver.ts";
+import { DATA_DIR, NODE_UID } from "./image.ts";
+import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
+
+/** Where swarm hands a node its config: a secret, readable by the node's user only. */
+const SECRET_FILE = "/run/secrets/config.json";
+
+/**
+ * The `swarm` host, a Swarm manager: each node is a service with one replica on an overlay
+ * network of the cluster's own, its config a swarm secret and its ledger a named volume (so
+ * stop, which scales to 0, and start keep it). Node i is placed on swarm node i mod n, which
+ * spreads a cluster over the swarm and keeps each volume where its node runs.
+ *
+ * Services use DNS round robin, and vp0 is published in host mode on the swarm node it is
+ * placed on: both work without IPVS, which the routing mesh needs and many kernels (this
+ * CI's among them) lack. api_url is that swarm node's address (or the host's public_host).
+ */
+export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" | "subnetPrefix">): DriverFactory {
+  const resolveImage = imageResolver(options);
+  return (host: Host, ctx: DriverContext): HostDriver => {
+    const address = parseDockerHost(host);
+    const docker = connectDocker(host, address);
+    const image = hostImage(docker, resolveImage);
+    const log = ctx.logger.child({ host: host.name });
+    const owned = ownedBy(ctx.instance, host.id);
+    const name = (id: string, node?: string) => (node === undefined ? `chainpool-${id}` : `chainpool-${id}-${node}`);
+    const labels = (clusterId: string, node?: string): Record<string, string> => ({
+      [LABEL.instance]: ctx.instance,
+      [LABEL.host]: host.id,
+      [LABEL.cluster]: clusterId,
+      ...(node !== undefined && { [LABEL.node]: node }),
+    });
+    let warnedNotManager = false;
+
+    const servicesOf = (clusterId?: string) => docker.listServices({ filters: { label: owned(clusterId) } });
+
+    const removeAll = async (clusterId?: string) => {
+      const filters = { label: owned(clusterId) };
+      const services = await servicesOf(clusterId);
+      await Promise.all(services.map((s) => removeQuietly(() => docker.getService(s.ID!).remove())));
+      const secrets = await docker.listSecrets({ filters });
+      await Promise.all(secrets.map((s) => removeQuietly(() => docker.getSecret(s.ID).remove())));
+      const networks = await docker.listNetworks({ filters });
+      await Promise.all(networks.map((n) => removeQuietly(() => docker.getNetwork(n.Id).remove(), 200)));
+      // Task containers go away shortly after their service; their volumes only then.
+      const { Volumes } = await docker.listVolumes({ filters });
+      await Promise.all((Volumes ?? []).map((v) => removeQuietly(() => docker.getVolume(v.Name).remove(), 200)));
+    };
+
+    const swarmNodes = async (): Promise<Array<{ id: string; addr: string }>> => {
+      const nodes = (await docker.listNodes()) as Array<{ ID: string; Status?: { State?: string; Addr?: string }; Spec?: { Availability?: string } }>;
+      return nodes
+        .filter((n) => n.Status?.State === "ready" && n.Spec?.Availability === "active")
+        .map((n) => ({ id: n.ID, addr: n.Status?.Addr ?? "" }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+    };
+
+    const probe = async (cluster: Cluster): Promise<ProbeResult> => {
+      let running: Set<string>;
+      try {
+        const services = await servicesOf(cluster.id);
+        const nodeOf = new Map(services.map((s) => [s.ID!, s.Spec?.Labels?.[LABEL.node]]));
+        const tasks = (await docker.listTasks({ filters: { service: [...nodeOf.keys()], "desired-state": ["running"] } })) as Array<{ ServiceID: string; Status?: { State?: string } }>;
+        running = new Set(tasks.filter((t) => t.Status?.State === "running").map((t) => nodeOf.get(t.ServiceID)!));
+      } catch (err) {
+        return { ok: false, reason: `swarm: ${(err as Error).message}` };
+      }
+      const down = nodeIds(cluster).filter((n) => !running.has(n));
+      if (down.length > 0) return { ok: false, reason: `services without a running task: ${down.join(", ")}`, failedNodes: down };
+      return probeChainNodes(cluster, { vp0: cluster.api_url });
+    };
+
+    const waitReady = async (cluster: Cluster) => {
+      const result = await waitHealthy(() => probe(cluster), ctx.readyTimeoutMs, 100);
+      if (!result.ok) throw new Error(`cluster ${cluster.id} not healthy within ${ctx.readyTimeoutMs} ms: ${result.reason}`);
+    };
+
+    /** Rewrites each service's spec (scale, force a new task) through Docker's versioned update. */
+    const updateServices = async (cluster: Cluster, change: (spec: Docker.ServiceSpec) => Docker.ServiceSpec) => {
+      const services = await servicesOf(cluster.id);
+      if (services.length === 0) throw new Error(`cluster ${cluster.id} has no services on ${host.name}`);
+      await Promise.all(
+        services.map(async (s) => {
+          const service = docker.getService(s.ID!);
+          const info = await service.inspect();
+          await service.update({ ...change(info.Spec), version: info.Version.Index });
+        }),
+      );
+    };
+    const scale = (replicas: number) => (spec: Docker.ServiceSpec) => ({ ...spec, Mode: { Replicated: { Replicas: replicas } } });
+
+    const driver: HostDriver = {
+      name: "swarm",
+      flags: { sweep: true, repair: true, plugins: NODE_PLUGINS },
+
+      async ping() {
+        try {
+          const info = (await Promise.race([
+            docker.info(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5000)),
+          ])) as { Swarm?: { ControlAvailable?: boolean } };
+          if (info.Swarm?.ControlAvailable === true) return true;
+          if (!warnedNotManager) log.warn("daemon_url is not a swarm manager", { daemon_url: host.daemon_url });
+          warnedNotManager = true;
+          return false;
+        } catch {
+          return false;
+        }
+      },
+
+      async createCluster(cluster): Promise<ClusterRuntime> {
+        await removeAll(cluster.id);
+        const tag = await image();
+        const nodes = await swarmNodes();
+        if (nodes.length === 0) throw new Error(`swarm ${host.name} has no ready, active node`);
+        const [port] = ctx.ports.lease(cluster.id, 1) as [number];
+        ctx.saveHandle(cluster.id, { network: name(cluster.id), port });
+        const network = await docker.createNetwork({
+          Name: name(cluster.id),
+          Driver: "overlay",
+          CheckDuplicate: true,
+          Labels: labels(cluster.id),
+        });
+        const configs = clusterNodeConfigs(
+          cluster,
+          {
+            listen: () => ({ host: "0.0.0.0", port: NODE_PORT }),
+            peerUrl: (node) => `http://${node}:${NODE_PORT}`,
+            dataDir: () => DATA_DIR,
+          },
+          ctx.consensus,
+        );
+        await Promise.all(
+          configs.map(async (config, i) => {
+            const node = config.node_id;
+            const secret = await docker.createSecret({
+              Name: name(cluster.id, node),
+              Labels: labels(cluster.id, node),
+              Data: Buffer.from(JSON.stringify(config)).toString("base64"),
+            });
+            await docker.createService({
+              Name: name(cluster.id, node),
+              Labels: labels(cluster.id, node),
+              TaskTemplate: {
+                ContainerSpec: {
+                  Image: tag,
+                  Args: ["--config", SECRET_FILE],
+                  Labels: labels(cluster.id, node),
+                  Secrets: [{ SecretID: secret.id, SecretName: name(cluster.id, node), File: { Name: "config.json", UID: String(NODE_UID), GID: String(NODE_UID), Mode: 0o400 } }],
+                  Mounts: [{ Type: "volume", Source: name(cluster.id, node), Target: DATA_DIR, VolumeOptions: { NoCopy: false, Labels: labels(cluster.id, node), DriverConfig: { Name: "local", Options: {} } } }],
+                  CapabilityDrop: ["ALL"],
+                  StopGracePeriod: 2e9,
+                },
+                Resources: { Limits: { NanoCPUs: Math.round(options.nodeCpus * 1e9), MemoryBytes: options.nodeMemoryMb * 1024 * 1024 } },
+                RestartPolicy: { Condition: "any", Delay: 1e9 },
+                Placement: { Constraints: [`node.id==${nodes[i % nodes.length]!.id}`] },
+                Networks: [{ Target: network.id, Aliases: [node] }],
+                LogDriver: { Name: "json-file", Options: { "max-size": "1m", "max-file": "2" } },
+              },
+              Mode: { Replicated: { Replicas: 1 } },
+              EndpointSpec: {
+                Mode: "dnsrr",
+                ...(i === 0 && { Ports: [{ Protocol: "tcp", TargetPort: NODE_PORT, PublishedPort: port, PublishMode: "host" }] }),
+              },
+            } as Docker.CreateServiceOptions);
+          }),
+        );
+        const publicHost = typeof host.params["public_host"] === "string" ? host.params["public_host"] : nodes[0]!.addr;
+        const api_url = `http://${publicHost}:${port}`;
+        const runtime = { api_url, service_url: { vp0: api_url } };
+        const handle = { network: name(cluster.id), port, swarm_node_vp0: nodes[0]!.id };
+        ctx.saveHandle(cluster.id, handle);
+        await waitReady({ ...cluster, ...runtime });
+        return { ...runtime, handle };
+      },
+
+      removeCluster: (cluster) => removeAll(cluster.id),
+
+      async stopCluster(cluster) {
+        await updateServices(cluster, scale(0));
+      },
+
+      async startCluster(cluster) {
+        await updateServices(cluster, scale(1));
+        await waitReady(cluster);
+      },
+
+      async restartCluster(cluster) {
+        await updateServices(cluster, (spec) => {
+          const template = spec.TaskTemplate as Docker.ContainerTaskSpec;
+          return { ...scale(1)(spec), TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 } };
+        });
+        await waitReady(cluster);
+      },
+
+      probe,
+
+      async repairCluster(cluster) {
+        // Swarm restarts dead tasks by itself; a stopped or stuck service gets a fresh task.
+        const result = await probe(cluster);
+        const failed = new Set(result.failedNodes ?? []);
+        const services = await servicesOf(cluster.id);
+        await Promise.all(
+          services
+            .filter((s) => failed.has(s.Spec?.Labels?.[LABEL.node] ?? ""))
+            .map(async (s) => {
+              const service = docker.getService(s.ID!);
+              const info = await service.inspect();
+              const template = info.Spec.TaskTemplate as Docker.ContainerTaskSpec;
+              await service.update({ ...scale(1)(info.Spec), TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 }, version: info.Version.Index });
+            }),
+        );
+        await waitReady(cluster);
+      },
+
+      async sweep(known, graceMs) {
+        const cutoff = Date.now() - graceMs;
+        const stray = (labelsOf: Record<string, string> | undefined, created: string | undefined) => {
+          const id = labelsOf?.[LABEL.cluster];
+          return id !== undefined && !known.has(id) && Date.parse(created ?? "") <= cutoff ? id : undefined;
+        };
+        const ids = new Set<string>();
+        for (const s of await servicesOf()) {
+          const id = stray(s.Spec?.Labels, s.CreatedAt);
+          if (id) ids.add(id);
+        }
+        for (const n of await docker.listNetworks({ filters: { label: owned() } })) {
+          const id = stray(n.Labels, n.Created);
+          if (id) ids.add(id);
+        }
+        for (const s of await docker.listSecrets({ filters: { label: owned() } })) {
+          const id = stray(s.Spec?.Labels, s.CreatedAt);
+          if (id) ids.add(id);
+        }
+        for (const id of ids) await removeAll(id);
+        if (ids.size > 0) log.info("swept clusters no database row claims", { clusters: [...ids] });
+        return [...ids];
+      },
+
+      resetHost: () => removeAll(),
+
+      async dispose() {
+        // Services stay: the next daemon adopts them by their labels.
+      },
+    };
+    return driver;
+  };
+}
