@@ -87,9 +87,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
           block: (port) => store.blockPort(domain, port),
         },
         subnets: {
-          lease: (clusterId) => {
-            const [index] = store.leasePorts(`${host.id}#subnet`, clusterId, 1, { min: 0, max: subnets.count - 1 }) ?? [];
-            if (index === undefined) throw new Error(`no free subnet left in ${config.docker.subnet_pool} on ${host.name}`);
+          lease: (clusterId, blocks) => {
+            const [index] = store.leasePorts(`${host.id}#subnet`, clusterId, 1, { min: 0, max: blocks - 1 }) ?? [];
+            if (index === undefined) throw new Error(`no free subnet block left on ${host.name}`);
             return index;
           },
           block: (index) => store.blockPort(`${host.id}#subnet`, index),

@@ -28,7 +28,8 @@ export interface PortLeaser {
 
 /** Blocks of a host's subnet pool, leased like ports: by index, never to two clusters. */
 export interface SubnetLeaser {
-  lease(clusterId: string): number;
+  /** An index below `blocks` (the size of the driver's pool) held by the cluster. */
+  lease(clusterId: string, blocks: number): number;
   /** Marks a block as overlapping something chainpool does not own, so it is never leased again. */
   block(index: number): void;
 }

@@ -109,7 +109,19 @@ export class HostService {
     return ids;
   }
 
-  createCluster(hostId: string, type: ConsensusType, name?: string): Cluster {
+  /**
+   * Creates a cluster on the host, or with no host given on the active schedulable host with
+   * the most free capacity among those that run the type.
+   */
+  createCluster(hostId: string | undefined, type: ConsensusType, name?: string): Cluster {
+    if (hostId === undefined) {
+      const candidates = this.#d.store.listHosts().filter((h) => h.status === "active" && h.schedulable && this.#supports(h, type));
+      if (candidates.length === 0) throw conflict(`host_id: no active schedulable host runs ${type.plugin}`);
+      const result = this.#d.store.createClusterSpread(candidates.map((h) => h.id), type, name);
+      if (!result.ok) throw conflict("host_id: every active schedulable host is at capacity");
+      this.#d.reconciler.kick();
+      return result.cluster;
+    }
     const host = this.#d.store.getHost(hostId);
     if (!host) throw notFound(`host_id: host ${hostId} not found`);
     if (!this.#supports(host, type)) throw badRequest(`consensus_plugin: ${type.plugin} is not available on ${host.type} hosts in this build`);

@@ -276,6 +276,25 @@ export class PoolStore {
     });
   }
 
+  /**
+   * Creates a cluster on whichever of the candidate hosts has the most free capacity, in one
+   * transaction: parallel creations spread out and never push a host over its capacity.
+   */
+  createClusterSpread(hostIds: readonly string[], type: ConsensusType, name?: string): CreateClusterResult {
+    return this.db.transaction(() => {
+      let best: { host: Host; free: number } | undefined;
+      for (const id of hostIds) {
+        const host = this.getHost(id);
+        if (!host) continue;
+        const free = host.capacity - this.countClustersOnHost(id);
+        if (free > 0 && (!best || free > best.free)) best = { host, free };
+      }
+      if (!best) return { ok: false, reason: "HOST_FULL" } as const;
+      const slot = this.nextSlot(best.host.id);
+      return { ok: true, cluster: this.insertClusterRow(best.host, type, slot, name ?? `${best.host.name}_${slot}`) } as const;
+    });
+  }
+
   private insertClusterRow(host: Host, type: ConsensusType, slot: number, name: string): Cluster {
     const id = newId();
     this.db

@@ -50,7 +50,8 @@ export class DaemonProcess {
 
   kill(signal: NodeJS.Signals): Promise<number | null> {
     const child = this.#child;
-    if (!child || child.exitCode !== null) return Promise.resolve(child?.exitCode ?? null);
+    // A child ended by a signal has exitCode null and signalCode set: it is gone all the same.
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
     return new Promise((done) => {
       child.once("exit", (code) => done(code));
       child.kill(signal);
@@ -102,7 +103,7 @@ autofill = true
 ${fastSchedulerToml}`;
 }
 
-const fastSchedulerToml = `
+export const fastSchedulerToml = `
 [scheduler]
 host_check_s = 1
 health_check_s = 1

@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { EXAMPLE02_PATH, getJson, postJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { runExample02 } from "../helpers/example02.ts";
 import { DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
-
-const rpc = (method: string, chaincodeID: Record<string, string>, fn: string, args: string[]) => ({
-  jsonrpc: "2.0",
-  method,
-  params: { type: 1, chaincodeID, ctorMsg: { function: fn, args } },
-  id: 1,
-});
 
 describe("a local cluster's full life through a real daemon", () => {
   let d: DaemonProcess;
@@ -29,17 +23,7 @@ describe("a local cluster's full life through a real daemon", () => {
     const { id, api_url, name } = applied.body.data;
     assert.match(api_url, /^http:\/\/127\.0\.0\.1:\d+$/);
 
-    const deploy = await postJson(`${api_url}/chaincode`, rpc("deploy", { path: EXAMPLE02_PATH }, "init", ["a", "10000", "b", "20000"]));
-    assert.equal(deploy.body.result?.status, "OK", JSON.stringify(deploy.body));
-    const cc = { name: deploy.body.result.message as string };
-    const query = async (who: string) => (await postJson(`${api_url}/chaincode`, rpc("query", cc, "query", [who]))).body.result?.message;
-    assert.equal(await query("a"), "10000");
-    assert.equal(await query("b"), "20000");
-    const invoke = await postJson(`${api_url}/chaincode`, rpc("invoke", cc, "invoke", ["a", "b", "1"]));
-    const txid = invoke.body.result.message as string;
-    await waitFor("the invoke to commit", async () => (await query("a")) === "9999", 10_000);
-    assert.equal(await query("b"), "20001");
-    assert.equal((await getJson(`${api_url}/transactions/${txid}`)).status, 200);
+    const { query } = await runExample02(api_url);
     assert.equal((await getJson(`${api_url}/network/peers`)).body.peers.length, 4);
     const height = (await getJson(`${api_url}/chain`)).body.height;
     assert.ok(height > 1);

@@ -8,7 +8,8 @@ import { clusterView } from "../views.ts";
 import { badRequest } from "../../core/errors.ts";
 
 const CreateSchema = v.object({
-  host_id: idField(),
+  /** Absent: the active schedulable host with the most room. */
+  host_id: v.optional(idField()),
   consensus_plugin: v.optional(choiceField(CONSENSUS_PLUGINS), "noops"),
   consensus_mode: v.optional(choiceField(CONSENSUS_MODES), ""),
   size: v.optional(intField(1, 64), 4),
@@ -17,7 +18,7 @@ const CreateSchema = v.object({
 
 export const operatorClusters = new Hono<AppEnv>();
 
-/** POST /api/cluster: create one on a host; answers at once, state creating. */
+/** POST /api/cluster: create one on a host (or the one with most room); answers at once, state creating. */
 operatorClusters.post("/cluster", async (c) => {
   const input = await readInput(c);
   onlyKeys(input, ["host_id", "consensus_plugin", "consensus_mode", "size", "name"], "field");

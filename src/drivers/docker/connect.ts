@@ -18,9 +18,10 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i;
  * anything but loopback is refused unless the host says `insecure = true`: an open Docker
  * port is root on that machine for anyone who can reach it.
  */
-export function parseDockerHost(host: Pick<Host, "daemon_url" | "params">): DaemonAddress {
-  const unknown = Object.keys(host.params).filter((k) => !(DOCKER_PARAMS as readonly string[]).includes(k));
-  if (unknown.length > 0) throw badRequest(`params.${unknown[0]}: unknown param; docker hosts take ${DOCKER_PARAMS.join(", ")}`);
+export function parseDockerHost(host: Pick<Host, "type" | "daemon_url" | "params">, extraParams: readonly string[] = []): DaemonAddress {
+  const known = [...DOCKER_PARAMS, ...extraParams];
+  const unknown = Object.keys(host.params).filter((k) => !known.includes(k));
+  if (unknown.length > 0) throw badRequest(`params.${unknown[0]}: unknown param; ${host.type} hosts take ${known.join(", ")}`);
   for (const key of [...TLS_PARAMS, "public_host"] as const) {
     const value = host.params[key];
     if (value !== undefined && (typeof value !== "string" || value === "")) throw badRequest(`params.${key}: must be a non-empty string`);

@@ -6,7 +6,8 @@ import { probeChainNodes, waitHealthy } from "../probe.ts";
 import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
 import { CONFIG_DIR, DATA_DIR, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
-import { type SubnetPool, nodesPerBlock } from "../../lib/subnets.ts";
+import { badRequest } from "../../core/errors.ts";
+import { nodesPerBlock, type SubnetPool, subnetPool } from "../../lib/subnets.ts";
 import { tarStream } from "./tar.ts";
 
 export interface DockerDriverOptions {
@@ -51,6 +52,15 @@ export function hostImage(docker: Docker, resolve: () => Promise<NodeImageSource
   };
 }
 
+/** The host's own `subnet_pool` param, else the config's pool. */
+function hostSubnets(host: Host, options: DockerDriverOptions): SubnetPool {
+  const own = host.params["subnet_pool"];
+  if (own === undefined) return options.subnets;
+  const pool = typeof own === "string" ? subnetPool(own, options.subnetPrefix) : "must be a CIDR string";
+  if (typeof pool === "string") throw badRequest(`params.subnet_pool: ${pool}`);
+  return pool;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PORT_TAKEN = /address already in use|port is already allocated/i;
 const SUBNET_TAKEN = /overlap|pool/i;
@@ -64,7 +74,8 @@ const SUBNET_TAKEN = /overlap|pool/i;
 export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory {
   const resolveImage = imageResolver(options);
   return (host: Host, ctx: DriverContext): HostDriver => {
-    const address = parseDockerHost(host);
+    const address = parseDockerHost(host, ["subnet_pool"]);
+    const subnets = hostSubnets(host, options);
     const docker = connectDocker(host, address);
     const publicHost = publicAddress(host, address);
     const image = hostImage(docker, resolveImage);
@@ -94,8 +105,8 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
 
     const createNetwork = async (cluster: Cluster): Promise<string> => {
       for (let attempt = 0; attempt < 20; attempt++) {
-        const index = ctx.subnets.lease(cluster.id);
-        const { subnet, gateway } = options.subnets.block(index);
+        const index = ctx.subnets.lease(cluster.id, subnets.count);
+        const { subnet, gateway } = subnets.block(index);
         try {
           await docker.createNetwork({
             Name: networkName(cluster.id),

@@ -1,0 +1,155 @@
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, openSync, closeSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
+import { LABEL } from "../../src/drivers/docker/labels.ts";
+import { waitFor } from "../chain/helpers/chain-cluster.ts";
+import { fastSchedulerToml } from "./daemon-process.ts";
+
+export const DOCKER_SOCKET = "/var/run/docker.sock";
+export const docker = new Docker({ socketPath: DOCKER_SOCKET });
+
+/**
+ * Why the Docker tests cannot run here, or false when they can. Under CI=true a missing
+ * engine is an error, not a skip: CI installs and starts one, and a skipped test there would
+ * hide that it did not.
+ */
+export async function dockerSkipReason(): Promise<string | false> {
+  try {
+    await docker.ping();
+    return false;
+  } catch (err) {
+    const why = `no Docker engine answers at ${DOCKER_SOCKET} (${(err as Error).message}); install docker.io and start dockerd to run these tests`;
+    if (process.env["CI"]) throw new Error(`CI=true but ${why}`);
+    return why;
+  }
+}
+
+/** The instance id a daemon's database holds: its Docker resources carry it as a label. */
+export function instanceOf(dataDir: string): string {
+  const db = openBetterSqlite3(join(dataDir, "chainpool.db"));
+  try {
+    return db.prepare("SELECT value FROM meta WHERE key = 'instance_id'").get<{ value: string }>()!.value;
+  } finally {
+    db.close();
+  }
+}
+
+const byInstance = (instance: string) => ({ filters: { label: [`${LABEL.instance}=${instance}`] } });
+
+export async function containersOf(instance: string, engine: Docker = docker): Promise<Docker.ContainerInfo[]> {
+  return engine.listContainers({ all: true, ...byInstance(instance) });
+}
+
+export async function networksOf(instance: string, engine: Docker = docker): Promise<Docker.NetworkInspectInfo[]> {
+  return engine.listNetworks(byInstance(instance));
+}
+
+/** Removes everything a test daemon made on an engine (services, containers, secrets, networks, volumes). */
+export async function removeInstance(instance: string, engine: Docker = docker): Promise<void> {
+  const quiet = async (f: () => Promise<unknown>) => {
+    for (let i = 0; i < 50; i++) {
+      try {
+        await f();
+        return;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  const info = await engine.info();
+  if (info.Swarm?.ControlAvailable) {
+    for (const s of await engine.listServices(byInstance(instance))) await quiet(() => engine.getService(s.ID!).remove());
+    for (const s of await engine.listSecrets(byInstance(instance))) await quiet(() => engine.getSecret(s.ID).remove());
+  }
+  await Promise.all((await containersOf(instance, engine)).map((c) => quiet(() => engine.getContainer(c.Id).remove({ force: true, v: true }))));
+  for (const n of await networksOf(instance, engine)) await quiet(() => engine.getNetwork(n.Id).remove());
+  const { Volumes } = await engine.listVolumes(byInstance(instance));
+  for (const v of Volumes ?? []) await quiet(() => engine.getVolume(v.Name).remove());
+}
+
+/** The TOML of one docker-type host. */
+export function dockerHostToml(name: string, options: { type?: "docker" | "swarm"; socket?: string; capacity: number; autofill?: boolean; params?: string }): string {
+  return `
+[[hosts]]
+name = "${name}"
+type = "${options.type ?? "docker"}"
+daemon_url = "unix://${options.socket ?? DOCKER_SOCKET}"
+capacity = ${options.capacity}
+autofill = ${options.autofill ?? true}
+${options.params ? `params = ${options.params}` : ""}
+`;
+}
+
+/**
+ * A second Docker engine on this machine, as a second host: its own socket, data root, exec
+ * root (so its own containerd), pid file and bridge. Started by the test, stopped after.
+ */
+export class SecondDockerd {
+  readonly socket: string;
+  readonly engine: Docker;
+  #child: ChildProcess | undefined;
+  readonly #dir: string;
+  readonly #bridge = "cptestbr0";
+
+  constructor(dir: string) {
+    this.#dir = dir;
+    this.socket = join(dir, "docker.sock");
+    this.engine = new Docker({ socketPath: this.socket });
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.#dir, { recursive: true });
+    if (!existsSync(`/sys/class/net/${this.#bridge}`)) {
+      execFileSync("ip", ["link", "add", this.#bridge, "type", "bridge"]);
+      execFileSync("ip", ["addr", "add", "172.29.0.1/24", "dev", this.#bridge]);
+      execFileSync("ip", ["link", "set", this.#bridge, "up"]);
+    }
+    const log = openSync(join(this.#dir, "dockerd.log"), "a");
+    this.#child = spawn(
+      "dockerd",
+      ["-H", `unix://${this.socket}`, "--data-root", join(this.#dir, "data"), "--exec-root", join(this.#dir, "exec"), "--pidfile", join(this.#dir, "docker.pid"), "--bridge", this.#bridge],
+      { stdio: ["ignore", log, log] },
+    );
+    closeSync(log);
+    await waitFor("the second dockerd", async () => {
+      try {
+        await this.engine.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    }, 30_000);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (child && child.exitCode === null) {
+      await new Promise<void>((done) => {
+        child.once("exit", () => done());
+        child.kill("SIGTERM");
+      });
+    }
+    try {
+      execFileSync("ip", ["link", "del", this.#bridge]);
+    } catch {
+      /* already gone */
+    }
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** A daemon config whose hosts are the given TOML blocks, with the fast test scheduler. */
+export function daemonToml(hosts: string, extra = ""): (ports: { listen: number; min: number; max: number }) => string {
+  return ({ listen, min, max }) => `
+listen = "127.0.0.1:${listen}"
+log_json = true
+${extra}
+[ports]
+min = ${min}
+max = ${max}
+${fastSchedulerToml}
+${hosts}`;
+}
