@@ -40,7 +40,7 @@ export class PeerReachability {
 
   async #probe(): Promise<string[]> {
     const { peers, selfId, transport } = this.#options;
-    const timeoutMs = this.#options.timeoutMs ?? 300;
+    const timeoutMs = this.#options.timeoutMs ?? 1_000;
     const answers = await Promise.all(
       peers.map((peer) => (peer.id === selfId ? Promise.resolve(true) : transport.ping(peer.id, timeoutMs))),
     );

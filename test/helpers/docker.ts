@@ -126,7 +126,7 @@ export class SecondDockerd {
 
   async stop(): Promise<void> {
     const child = this.#child;
-    if (child && child.exitCode === null) {
+    if (child && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((done) => {
         child.once("exit", () => done());
         child.kill("SIGTERM");
@@ -141,15 +141,19 @@ export class SecondDockerd {
   }
 }
 
-/** A daemon config whose hosts are the given TOML blocks, with the fast test scheduler. */
-export function daemonToml(hosts: string, extra = ""): (ports: { listen: number; min: number; max: number }) => string {
+/**
+ * A daemon config whose hosts are the given TOML blocks, with the fast test scheduler;
+ * `scheduler` adds keys to its table, `tables` adds whole tables (e.g. "[docker] ...").
+ */
+export function daemonToml(hosts: string, more: { scheduler?: string; tables?: string } = {}): (ports: { listen: number; min: number; max: number }) => string {
   return ({ listen, min, max }) => `
 listen = "127.0.0.1:${listen}"
 log_json = true
-${extra}
 [ports]
 min = ${min}
 max = ${max}
 ${fastSchedulerToml}
+${more.scheduler ?? ""}
+${more.tables ?? ""}
 ${hosts}`;
 }

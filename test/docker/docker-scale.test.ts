@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LABEL } from "../../src/drivers/docker/labels.ts";
+import { waitFor } from "../chain/helpers/chain-cluster.ts";
+import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { containersOf, daemonToml, docker, dockerHostToml, dockerSkipReason, instanceOf, networksOf, removeInstance } from "../helpers/docker.ts";
+
+const skip = await dockerSkipReason();
+const CLUSTERS = 40;
+
+describe(`${CLUSTERS} docker clusters on one host, made 8 at a time`, { skip }, () => {
+  let d: DaemonProcess;
+  let instance = "";
+  before(async () => {
+    // Well over the ~31 networks Docker's default address pools allow on one host.
+    d = await DaemonProcess.create(daemonToml(dockerHostToml("dock", { capacity: CLUSTERS, autofill: false }), {
+        // Made 8 at a time; on a 2-core machine 160 starting nodes answer slowly for a while.
+        scheduler: "max_parallel_ops = 8\nhealth_failures = 5\n",
+        tables: "[docker]\nnode_memory_mb = 128\n",
+      }));
+    await d.start();
+    instance = instanceOf(join(d.dir, "data"));
+  });
+  after(async () => {
+    await d.kill("SIGKILL");
+    if (instance) await removeInstance(instance);
+    await d.destroy();
+  });
+
+  it("fills up with no port or subnet collision, every cluster healthy", { timeout: 420_000 }, async () => {
+    const [host] = (await d.call("GET", "/api/hosts")).body.data;
+    const fill = await d.call("POST", "/api/host_op", { action: "fillup", id: host.id });
+    assert.equal(fill.status, 200, JSON.stringify(fill.body));
+    await waitFor(`${CLUSTERS} free healthy clusters`, async () => (await d.call("GET", "/api/stat")).body.data.clusters.free === CLUSTERS, 400_000);
+
+    const clusters = (await d.call("GET", "/api/clusters?state=active")).body.data as Array<{ id: string; api_url: string }>;
+    assert.equal(clusters.length, CLUSTERS);
+    assert.equal(new Set(clusters.map((c) => c.api_url)).size, CLUSTERS, "every api_url its own host port");
+    const networks = await networksOf(instance);
+    assert.equal(networks.length, CLUSTERS);
+    assert.equal(new Set(networks.map((n) => n.IPAM.Config![0]!.Subnet)).size, CLUSTERS, "every network its own subnet");
+    const containers = await containersOf(instance);
+    assert.equal(containers.length, CLUSTERS * 4);
+    assert.ok(containers.every((c) => c.State === "running"));
+    const published = containers.flatMap((c) => c.Ports.filter((p) => p.PublicPort !== undefined && p.IP === "0.0.0.0").map((p) => p.PublicPort));
+    assert.equal(new Set(published).size, CLUSTERS, "one published port per cluster, all different");
+    for (const n of networks) {
+      const members = Object.keys((await docker.getNetwork(n.Id).inspect()).Containers ?? {});
+      const owners = new Set(containers.filter((c) => members.includes(c.Id)).map((c) => c.Labels[LABEL.cluster]));
+      assert.deepEqual([...owners], [n.Labels[LABEL.cluster]], "a network holds its own cluster's nodes only");
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { containersOf, daemonToml, dockerHostToml, dockerSkipReason, instanceOf, removeInstance, SecondDockerd } from "../helpers/docker.ts";
+
+const skip = await dockerSkipReason();
+
+describe("two docker hosts: a second dockerd with its own socket and data root", { skip }, () => {
+  let second: SecondDockerd;
+  let d: DaemonProcess;
+  let instance = "";
+  before(async () => {
+    second = new SecondDockerd(`/tmp/cp-d2-${process.pid}`);
+    await second.start();
+    d = await DaemonProcess.create(
+      daemonToml(
+        dockerHostToml("one", { capacity: 2, autofill: false }) +
+          // Both engines share this machine's kernel here, so their cluster subnets must not overlap.
+          dockerHostToml("two", { socket: second.socket, capacity: 2, autofill: false, params: `{ subnet_pool = "10.210.0.0/16" }` }),
+      ),
+    );
+    await d.start();
+    instance = instanceOf(join(d.dir, "data"));
+  });
+  after(async () => {
+    await d.kill("SIGKILL");
+    if (instance) {
+      await removeInstance(instance);
+      await removeInstance(instance, second.engine).catch(() => undefined);
+    }
+    await d.destroy();
+    await second.stop();
+  });
+
+  it("spreads parallel creations over both hosts by free capacity and never over capacity", { timeout: 240_000 }, async () => {
+    const hosts = (await d.call("GET", "/api/hosts")).body.data as Array<{ id: string; name: string }>;
+    const byName = Object.fromEntries(hosts.map((h) => [h.name, h.id]));
+    const created = await Promise.all(Array.from({ length: 5 }, () => d.call("POST", "/api/cluster", { consensus_plugin: "noops", size: 4 })));
+    assert.deepEqual(created.map((r) => r.status).sort(), [201, 201, 201, 201, 409], "4 fit, the fifth finds every host full");
+    const placed = created.filter((r) => r.status === 201).map((r) => r.body.data.host_id as string);
+    assert.equal(placed.filter((h) => h === byName["one"]).length, 2);
+    assert.equal(placed.filter((h) => h === byName["two"]).length, 2);
+
+    await waitFor("four free healthy clusters", async () => (await d.call("GET", "/api/stat")).body.data.clusters.free === 4, 180_000);
+    assert.equal((await containersOf(instance)).length, 8, "two clusters on the first engine");
+    assert.equal((await containersOf(instance, second.engine)).length, 8, "two on the second, which built its own node image");
+    const images = await second.engine.listImages({ filters: { reference: ["chainpool-node"] } });
+    assert.equal(images.length, 1);
+
+    for (let i = 0; i < 4; i++) {
+      const applied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: `user${i}` });
+      assert.equal(applied.status, 200);
+      assert.equal((await getJson(`${applied.body.data.api_url}/chain`)).status, 200);
+    }
+  });
+
+  it("a host whose engine stops answering turns inactive and its clusters FAIL; new clusters go elsewhere", { timeout: 120_000 }, async () => {
+    const two = ((await d.call("GET", "/api/hosts")).body.data as Array<{ id: string; name: string }>).find((h) => h.name === "two")!;
+    await second.stop();
+    await waitFor("host two inactive", async () => (await d.call("GET", `/api/host/${two.id}`)).body.data.status === "inactive", 60_000);
+    const onTwo = ((await d.call("GET", "/api/clusters?state=active")).body.data as Array<{ host_id: string; health: string }>).filter((c) => c.host_id === two.id);
+    assert.equal(onTwo.length, 2);
+    assert.ok(onTwo.every((c) => c.health === "FAIL"), JSON.stringify(onTwo));
+    const [one] = (await d.call("GET", "/api/hosts")).body.data.filter((h: { name: string }) => h.name === "one");
+    await d.call("PUT", "/api/host", { id: one.id, capacity: 3 });
+    const r = await d.call("POST", "/api/cluster", { consensus_plugin: "noops", size: 4 });
+    assert.equal(r.status, 201);
+    assert.equal(r.body.data.host_id, one.id, "an inactive host is not scheduled");
+  });
+});

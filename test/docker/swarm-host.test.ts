@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LABEL } from "../../src/drivers/docker/labels.ts";
+import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { daemonToml, docker, dockerHostToml, dockerSkipReason, instanceOf, removeInstance } from "../helpers/docker.ts";
+import { runExample02 } from "../helpers/example02.ts";
+
+const skip = await dockerSkipReason();
+
+describe("a swarm host: a single-node swarm running clusters as services", { skip }, () => {
+  let d: DaemonProcess;
+  let instance = "";
+  let initialised = false;
+  before(async () => {
+    const info = await docker.info();
+    if (info.Swarm?.LocalNodeState !== "active") {
+      execFileSync("docker", ["swarm", "init", "--advertise-addr", "127.0.0.1"], { stdio: "ignore" });
+      initialised = true;
+    }
+    d = await DaemonProcess.create(daemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
+    await d.start();
+    instance = instanceOf(join(d.dir, "data"));
+  });
+  after(async () => {
+    await d.kill("SIGKILL");
+    if (instance) await removeInstance(instance);
+    await d.destroy();
+    if (initialised) execFileSync("docker", ["swarm", "leave", "--force"], { stdio: "ignore" });
+  });
+
+  const services = async () => docker.listServices({ filters: { label: [`${LABEL.instance}=${instance}`] } });
+  const freeClusters = async () => (await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as any[];
+
+  it("runs a cluster end to end: example02 through api_url, stop/start keeps the ledger, release recycles", { timeout: 240_000 }, async () => {
+    await waitFor("a free cluster", async () => (await freeClusters()).length === 1, 150_000);
+    const list = await services();
+    assert.equal(list.length, 4, "one service per node");
+    for (const s of list) {
+      assert.equal(s.Spec?.Mode?.Replicated?.Replicas, 1);
+      assert.equal(s.Spec?.EndpointSpec?.Mode, "dnsrr");
+    }
+    const vp0 = list.find((s) => s.Spec?.Labels?.[LABEL.node] === "vp0")!;
+    assert.equal(vp0.Spec?.EndpointSpec?.Ports?.[0]?.PublishMode, "host");
+
+    const applied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "swarm-user" });
+    assert.equal(applied.status, 200, JSON.stringify(applied.body));
+    const { id, api_url, name } = applied.body.data;
+    const { query } = await runExample02(api_url);
+    const height = (await getJson(`${api_url}/chain`)).body.height as number;
+
+    const stop = await d.call("POST", "/v2/cluster_op", { action: "stop", cluster_id: id });
+    assert.equal(stop.body.data.status, "stopped");
+    assert.ok((await services()).every((s) => s.Spec?.Mode?.Replicated?.Replicas === 0), "stop scales every node to 0");
+    const start = await d.call("POST", "/v2/cluster_op", { action: "start", cluster_id: id });
+    assert.equal(start.body.data.status, "running", JSON.stringify(start.body));
+    assert.equal(await query("a"), "9999", "the ledger lives in the node's volume across stop/start");
+    assert.equal((await getJson(`${api_url}/chain`)).body.height, height);
+
+    const rel = await d.call("POST", "/v2/cluster_op", { action: "release", cluster_id: id });
+    assert.equal(rel.status, 200);
+    const successor = await waitFor("the recycled cluster back in the pool", async () => (await freeClusters()).find((c) => c.name === name), 150_000);
+    assert.notEqual(successor.id, id);
+    assert.equal((await getJson(`${successor.api_url}/chain`)).body.height, 1, "a fresh ledger: the old volumes went with the old cluster");
+    assert.ok((await services()).every((s) => s.Spec?.Labels?.[LABEL.cluster] === successor.id), "no service of the released cluster is left");
+    const secrets = await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${instance}`] } });
+    assert.equal(secrets.length, 4);
+    assert.ok(secrets.every((s) => s.Spec?.Labels?.[LABEL.cluster] === successor.id));
+  });
+});
