@@ -29,7 +29,11 @@ export class PeerReachability {
   /** Ids of reachable members, this node included, in peer-list order. */
   reachable(): Promise<string[]> {
     const now = (this.#options.now ?? Date.now)();
-    if (this.#cached && now - this.#cached.at < (this.#options.cacheMs ?? 1_000)) {
+    // A full answer is reused for cacheMs; a partial one only briefly, so that a peer coming
+    // up is seen at once (a cluster's first health check waits on exactly that).
+    const full = this.#cached?.ids.length === this.#options.peers.length;
+    const ttl = full ? (this.#options.cacheMs ?? 1_000) : Math.min(100, this.#options.cacheMs ?? 1_000);
+    if (this.#cached && now - this.#cached.at < ttl) {
       return Promise.resolve(this.#cached.ids);
     }
     this.#inFlight ??= this.#probe().finally(() => {

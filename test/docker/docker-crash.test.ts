@@ -43,7 +43,7 @@ describe("SIGKILL of the daemon while it makes docker clusters, then restart", {
     const names = new Set(containers.map((c) => c.Names[0]));
     assert.equal(names.size, 12);
     const networks = await networksOf(instance);
-    assert.deepEqual(new Set(networks.map((n) => n.Labels[LABEL.cluster])), known, "one network per cluster, none leaked");
+    assert.deepEqual(new Set(networks.map((n) => n.Labels?.[LABEL.cluster])), known, "one network per cluster, none leaked");
     const db = openBetterSqlite3(join(d.dir, "data", "chainpool.db"));
     try {
       const ports = db.prepare("SELECT cluster_id FROM port_leases WHERE domain NOT LIKE '%#subnet' AND cluster_id != '!blocked'").all<{ cluster_id: string }>();

@@ -49,7 +49,7 @@ describe("a docker host: clusters as real containers", { skip }, () => {
     }
     const networks = await networksOf(instance);
     assert.equal(networks.length, 2);
-    const subnets = networks.map((n) => n.IPAM.Config![0]!.Subnet);
+    const subnets = networks.map((n) => n.IPAM?.Config![0]!.Subnet);
     assert.equal(new Set(subnets).size, 2);
     for (const s of subnets) assert.match(s!, /^10\.200\.\d+\.\d+\/26$/);
     // Only vp0 is published.
@@ -84,7 +84,7 @@ describe("a docker host: clusters as real containers", { skip }, () => {
     assert.notEqual(successor.id, id, "a new id");
     assert.equal((await getJson(`${successor.api_url}/chain`)).body.height, 1, "an empty ledger");
     assert.equal((await clusterContainers(id)).length, 0, "no container of the released cluster is left");
-    assert.ok(!(await networksOf(instance)).some((n) => n.Labels[LABEL.cluster] === id), "nor its network");
+    assert.ok(!(await networksOf(instance)).some((n) => n.Labels?.[LABEL.cluster] === id), "nor its network");
   });
 
   it("keeps clusters' networks apart: a node reaches its own peers but no other cluster's", { timeout: 60_000 }, async () => {

@@ -230,10 +230,15 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
           throw new Error(`a /${options.subnetPrefix} network holds ${nodesPerBlock(options.subnetPrefix)} nodes; cluster ${cluster.id} has ${cluster.size}`);
         }
         // Whatever an earlier attempt left goes first: a crash may have come at any point.
+        const t0 = performance.now();
+        const phases: Record<string, number> = {};
+        const mark = (phase: string) => (phases[phase] = Math.round(performance.now() - t0));
         await removeAll(cluster.id);
+        mark("cleared");
         const tag = await image();
         ctx.saveHandle(cluster.id, { network: networkName(cluster.id) });
         const subnet = await createNetwork(cluster);
+        mark("network");
         const configs = clusterNodeConfigs(
           cluster,
           {
@@ -244,16 +249,18 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
           ctx.consensus,
         );
         const [entry, ...rest] = configs.map((c) => JSON.stringify(c));
-        // vp0 first (its host port may need another lease), the others alongside it.
-        const [port, others] = await Promise.all([
+        // Every node is made and started at once; vp0 may move to another leased host port.
+        const [port] = await Promise.all([
           startEntry(cluster, tag, entry!),
-          Promise.all(rest.map((config, i) => createNode(cluster, tag, `vp${i + 1}`, config))),
+          ...rest.map(async (config, i) => (await createNode(cluster, tag, `vp${i + 1}`, config)).start()),
         ]);
-        await Promise.all(others.map((c) => c.start()));
+        mark("started");
         const runtime = runtimeOf(port);
         const handle = { network: networkName(cluster.id), subnet, port };
         ctx.saveHandle(cluster.id, handle);
         await waitReady({ ...cluster, ...runtime });
+        mark("healthy");
+        log.debug("docker cluster made", { cluster: cluster.id, ms: phases });
         return { ...runtime, handle };
       },
 
