@@ -34,21 +34,29 @@ export function imageResolver(options: Pick<DockerDriverOptions, "nodeCommand" |
   };
 }
 
-/** Per-host image presence, checked once per driver (and again after a failure). */
-export function hostImage(docker: Docker, resolve: () => Promise<NodeImageSource | string>): () => Promise<string> {
+/**
+ * Per-host image presence, checked once per driver; checked again after a failure, or when
+ * Docker says the image is gone (someone removed it), which `check` is given to look at.
+ */
+export function hostImage(docker: Docker, resolve: () => Promise<NodeImageSource | string>): { get(): Promise<string>; check(err: unknown): void } {
   let ready: Promise<string> | undefined;
-  return () => {
-    ready ??= resolve()
-      .then(async (source) => {
-        if (typeof source === "string") return source;
-        await ensureNodeImage(docker, source);
-        return source.tag;
-      })
-      .catch((err) => {
-        ready = undefined;
-        throw err;
-      });
-    return ready;
+  return {
+    get() {
+      ready ??= resolve()
+        .then(async (source) => {
+          if (typeof source === "string") return source;
+          await ensureNodeImage(docker, source);
+          return source.tag;
+        })
+        .catch((err) => {
+          ready = undefined;
+          throw err;
+        });
+      return ready;
+    },
+    check(err) {
+      if (isNotFound(err) && /image/i.test(String((err as Error).message))) ready = undefined;
+    },
   };
 }
 
@@ -133,23 +141,28 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
     });
 
     const createNode = async (cluster: Cluster, tag: string, node: string, config: string, port?: number) => {
-      const container = await docker.createContainer({
-        name: containerName(cluster.id, node),
-        Image: tag,
-        Cmd: ["--config", `${CONFIG_DIR}/config.json`],
-        Labels: labels(cluster.id, node),
-        ExposedPorts: { [`${NODE_PORT}/tcp`]: {} },
-        HostConfig: {
-          NetworkMode: networkName(cluster.id),
-          Memory: options.nodeMemoryMb * 1024 * 1024,
-          NanoCpus: Math.round(options.nodeCpus * 1e9),
-          CapDrop: ["ALL"],
-          SecurityOpt: ["no-new-privileges"],
-          LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "2" } },
-          ...(port !== undefined && { PortBindings: { [`${NODE_PORT}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(port) }] } }),
-        },
-        NetworkingConfig: { EndpointsConfig: { [networkName(cluster.id)]: { Aliases: [node] } } },
-      });
+      const container = await docker
+        .createContainer({
+          name: containerName(cluster.id, node),
+          Image: tag,
+          Cmd: ["--config", `${CONFIG_DIR}/config.json`],
+          Labels: labels(cluster.id, node),
+          ExposedPorts: { [`${NODE_PORT}/tcp`]: {} },
+          HostConfig: {
+            NetworkMode: networkName(cluster.id),
+            Memory: options.nodeMemoryMb * 1024 * 1024,
+            NanoCpus: Math.round(options.nodeCpus * 1e9),
+            CapDrop: ["ALL"],
+            SecurityOpt: ["no-new-privileges"],
+            LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "2" } },
+            ...(port !== undefined && { PortBindings: { [`${NODE_PORT}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(port) }] } }),
+          },
+          NetworkingConfig: { EndpointsConfig: { [networkName(cluster.id)]: { Aliases: [node] } } },
+        })
+        .catch((err) => {
+          image.check(err); // the image may have been removed from the host
+          throw err;
+        });
       await container.putArchive(
         tarStream([{ kind: "data", name: "config.json", data: config, mode: 0o600, uid: NODE_UID, gid: NODE_UID }]),
         { path: CONFIG_DIR },
@@ -235,7 +248,7 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
         const mark = (phase: string) => (phases[phase] = Math.round(performance.now() - t0));
         await removeAll(cluster.id);
         mark("cleared");
-        const tag = await image();
+        const tag = await image.get();
         ctx.saveHandle(cluster.id, { network: networkName(cluster.id) });
         const subnet = await createNetwork(cluster);
         mark("network");

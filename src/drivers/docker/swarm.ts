@@ -116,7 +116,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
 
       async createCluster(cluster): Promise<ClusterRuntime> {
         await removeAll(cluster.id);
-        const tag = await image();
+        const tag = await image.get();
         const nodes = await swarmNodes();
         if (nodes.length === 0) throw new Error(`swarm ${host.name} has no ready, active node`);
         const [port] = ctx.ports.lease(cluster.id, 1) as [number];
