@@ -84,4 +84,8 @@ export interface HostDriver {
   dispose(): Promise<void>;
 }
 
-export type DriverFactory = (host: Host, ctx: DriverContext) => HostDriver;
+export interface DriverFactory {
+  (host: Host, ctx: DriverContext): HostDriver;
+  /** Throws a BAD_REQUEST naming the field when the host's daemon_url or params are unusable; contacts nothing. */
+  check?(host: Host): void;
+}

@@ -24,12 +24,12 @@ export class DriverRegistry {
   /**
    * Throws the factory's error (a BAD_REQUEST naming the field) when this daemon could not
    * drive such a host: unknown type, bad daemon_url, unreadable TLS files, unknown params.
-   * Nothing is contacted; the driver made for the check is dropped at once.
+   * Nothing is contacted and no driver is made.
    */
   check(host: Host): void {
     const factory = this.#factories[host.type];
     if (!factory) throw new ChainpoolError("BAD_REQUEST", `type: host type "${host.type}" is not supported by this daemon`);
-    void factory(host, this.#context(host)).dispose();
+    factory.check?.(host);
   }
 
   get(host: Host): HostDriver {

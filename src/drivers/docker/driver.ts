@@ -81,7 +81,7 @@ const SUBNET_TAKEN = /overlap|pool/i;
  */
 export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory {
   const resolveImage = imageResolver(options);
-  return (host: Host, ctx: DriverContext): HostDriver => {
+  const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
     const address = parseDockerHost(host, ["subnet_pool"]);
     const subnets = hostSubnets(host, options);
     const docker = connectDocker(host, address);
@@ -327,4 +327,9 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
     };
     return driver;
   };
+  factory.check = (host) => {
+    parseDockerHost(host, ["subnet_pool"]);
+    hostSubnets(host, options);
+  };
+  return factory;
 }

@@ -23,7 +23,7 @@ const SECRET_FILE = "/run/secrets/config.json";
  */
 export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" | "subnetPrefix">): DriverFactory {
   const resolveImage = imageResolver(options);
-  return (host: Host, ctx: DriverContext): HostDriver => {
+  const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
     const address = parseDockerHost(host);
     const docker = connectDocker(host, address);
     const image = hostImage(docker, resolveImage);
@@ -251,4 +251,6 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
     };
     return driver;
   };
+  factory.check = (host) => void parseDockerHost(host);
+  return factory;
 }
