@@ -12,7 +12,7 @@ const skip = await dockerSkipReason();
 
 /** Runs a script with the node runtime inside a node container. */
 const nodeExec = (container: string, script: string) =>
-  execFileSync("docker", ["exec", container, "/chainpool/bin/node", "-e", script], { encoding: "utf8", timeout: 20_000 }).trim();
+  execFileSync("docker", ["exec", container, "/chainpool/bin/node", "-e", script], { encoding: "utf8", timeout: 30_000 }).trim();
 
 describe("a docker host: clusters as real containers", { skip }, () => {
   let d: DaemonProcess;
@@ -96,7 +96,7 @@ describe("a docker host: clusters as real containers", { skip }, () => {
     const bVp1 = (await clusterContainers(b.id)).find((c) => c.Labels[LABEL.node] === "vp1")!;
     const bIp = Object.values((await docker.getContainer(bVp1.Id).inspect()).NetworkSettings.Networks)[0]!.IPAddress;
     const probe = (url: string) =>
-      `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(3000) }).then((r) => console.log("reached", r.status), () => console.log("unreachable"))`;
+      `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(10_000) }).then((r) => console.log("reached", r.status), () => console.log("unreachable"))`;
     assert.equal(nodeExec(aVp1.Id, probe("http://vp2:7050/chain")), "reached 200", "its own peer by name");
     assert.equal(nodeExec(aVp1.Id, probe(`http://${bIp}:7050/chain`)), "unreachable", "another cluster's node");
   });

@@ -142,7 +142,8 @@ export class SecondDockerd {
 }
 
 /**
- * A daemon config whose hosts are the given TOML blocks, with the fast test scheduler;
+ * A daemon config whose hosts are the given TOML blocks, with the fast test scheduler (and
+ * a minute for a cluster to come up: the docker tests share two cores with each other);
  * `scheduler` adds keys to its table, `tables` adds whole tables (e.g. "[docker] ...").
  */
 export function daemonToml(hosts: string, more: { scheduler?: string; tables?: string } = {}): (ports: { listen: number; min: number; max: number }) => string {
@@ -152,7 +153,7 @@ log_json = true
 [ports]
 min = ${min}
 max = ${max}
-${fastSchedulerToml}
+${fastSchedulerToml.replace(/ready_timeout_s = \d+/, "ready_timeout_s = 60")}
 ${more.scheduler ?? ""}
 ${more.tables ?? ""}
 ${hosts}`;
