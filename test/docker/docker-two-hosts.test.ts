@@ -43,7 +43,10 @@ describe("two docker hosts: a second dockerd with its own socket and data root",
     assert.equal(placed.filter((h) => h === byName["one"]).length, 2);
     assert.equal(placed.filter((h) => h === byName["two"]).length, 2);
 
-    await waitFor("four free healthy clusters", async () => (await d.call("GET", "/api/stat")).body.data.clusters.free === 4, 180_000);
+    await waitFor("four free healthy clusters", async () => (await d.call("GET", "/api/stat")).body.data.clusters.free === 4, 180_000).catch((err) => {
+      const problems = d.log().split("\n").filter((l) => /"(warn|error)"/.test(l));
+      throw new Error(`${(err as Error).message}; daemon said: ${problems.slice(-5).join("\n")}`);
+    });
     assert.equal((await containersOf(instance)).length, 8, "two clusters on the first engine");
     assert.equal((await containersOf(instance, second.engine)).length, 8, "two on the second, which built its own node image");
     const images = await second.engine.listImages({ filters: { reference: ["chainpool-node"] } });

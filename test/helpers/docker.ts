@@ -125,6 +125,16 @@ export class SecondDockerd {
   }
 
   async stop(): Promise<void> {
+    // The kernel keeps an engine's bridges after it exits; the next engine's networks would
+    // then have two routes to one subnet. Note them now, delete them once it is gone.
+    const bridges: string[] = [];
+    try {
+      for (const n of await this.engine.listNetworks({ filters: { driver: ["bridge"] } })) {
+        if (!["bridge", "host", "none"].includes(n.Name)) bridges.push(`br-${n.Id.slice(0, 12)}`);
+      }
+    } catch {
+      /* not running */
+    }
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((done) => {
@@ -132,10 +142,12 @@ export class SecondDockerd {
         child.kill("SIGTERM");
       });
     }
-    try {
-      execFileSync("ip", ["link", "del", this.#bridge]);
-    } catch {
-      /* already gone */
+    for (const bridge of [...bridges, this.#bridge]) {
+      try {
+        execFileSync("ip", ["link", "del", bridge], { stdio: "ignore" });
+      } catch {
+        /* already gone */
+      }
     }
     rmSync(this.#dir, { recursive: true, force: true });
   }
