@@ -88,20 +88,20 @@ writeFileSync(
     assets: { "chainpool.mjs": `${work}/chainpool.mjs` },
   }),
 );
-execFileSync(node24, ["--experimental-sea-config", `${work}/sea-config.json`], { stdio: ["ignore", "ignore", "inherit"] });
+execFileSync(node24, ["--experimental-sea-config", `${work}/sea-config.json`], { stdio: "pipe" });
 
-const { inject } = require("postject") as { inject: (file: string, name: string, data: Buffer, options: { sentinelFuse: string }) => Promise<void> };
-const tmp = `${exe}.tmp`;
+const tmp = `${exe}.${process.pid}.tmp`; // concurrent builds never share a half-written file
 rmSync(tmp, { force: true });
 copyFileSync(node24, tmp);
 chmodSync(tmp, 0o755);
-// postject's ELF library warns about note sections it does not rename; harmless, and noisy.
-const warn = console.warn;
-console.warn = () => {};
+// postject's ELF library warns about note sections it leaves alone: its output is shown only on failure.
 try {
-  await inject(tmp, "NODE_SEA_BLOB", readFileSync(`${work}/sea-prep.blob`), { sentinelFuse: SENTINEL });
-} finally {
-  console.warn = warn;
+  execFileSync(process.execPath, [require.resolve("postject/dist/cli.js"), tmp, "NODE_SEA_BLOB", `${work}/sea-prep.blob`, "--sentinel-fuse", SENTINEL], { stdio: "pipe" });
+} catch (err) {
+  rmSync(tmp, { force: true });
+  const e = err as { stdout?: Buffer; stderr?: Buffer };
+  console.error(`build-exe: postject failed\n${e.stdout?.toString() ?? ""}${e.stderr?.toString() ?? ""}`);
+  process.exit(1);
 }
 renameSync(tmp, exe);
 writeFileSync(stamp, hash + "\n");
