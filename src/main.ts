@@ -12,6 +12,7 @@ import { runCli } from "./cli/run.ts";
 import { ConfigError, resolveConfig } from "./config/load.ts";
 import { createDaemon } from "./daemon.ts";
 import { createLogger } from "./lib/logger.ts";
+import { runtimeKind } from "./lib/runtime.ts";
 import { VERSION } from "./lib/version.ts";
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/;
@@ -61,7 +62,16 @@ async function serve(argv: readonly string[]): Promise<void> {
     logger.error("cannot listen", { listen: config.listen, err });
     process.exit(1);
   });
-  server.once("listening", () => logger.info("chainpool serving", { version: VERSION, listen: config.listen, data_dir: config.data_dir, pid: process.pid }));
+  server.once("listening", () =>
+    logger.info("chainpool serving", {
+      version: VERSION,
+      listen: config.listen,
+      data_dir: config.data_dir,
+      pid: process.pid,
+      runtime: runtimeKind(),
+      sqlite: daemon.services.store.db.driver,
+    }),
+  );
   daemon.start();
 
   let stopping = false;
