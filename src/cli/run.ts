@@ -33,11 +33,12 @@ const COMMANDS: Record<string, Command> = {
 };
 
 export function usage(): string {
-  const width = Math.max(...Object.entries(COMMANDS).map(([name, c]) => `${name} ${c.usage}`.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  chainpool ${`${name} ${c.usage}`.padEnd(width)}  ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  chainpool ${name}${c.usage ? ` ${c.usage}` : ""}\n      ${c.summary}`);
   return `Usage:
-  chainpool serve [--config FILE] [--listen HOST:PORT] [--data DIR]   run the daemon
-  chainpool node --config FILE                                       run one chain node
+  chainpool serve [--config FILE] [--listen HOST:PORT] [--data DIR]
+      run the daemon (also with no command)
+  chainpool node --config FILE
+      run one chain node
 ${lines.join("\n")}
 
 Daemon options: --url URL (or CHAINPOOL_URL; default http://127.0.0.1:8080),
