@@ -81,6 +81,16 @@ capacity = 2
   it("serve, apply, use api_url, release, then SIGTERM exits 0", async () => {
     daemon = serve();
     await waitFor("the executable to serve", async () => (await fetch(`${url}/api/health`).catch(() => undefined))?.ok, 20_000);
+    // Both clusters ready first: the one not applied for must still run at the restart below.
+    await waitFor(
+      "a full pool",
+      async () => {
+        const r = await cli("clusters", "ls", "--json");
+        const list = r.code === 0 ? (JSON.parse(r.stdout) as Array<{ status: string; health: string }>) : [];
+        return list.length === 2 && list.every((c) => c.status === "running" && c.health === "OK");
+      },
+      30_000,
+    );
     const applied = await waitFor(
       "apply to find a ready cluster",
       async () => {
