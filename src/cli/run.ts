@@ -3,7 +3,7 @@
  * to a running daemon over its APIs; none of them opens the database.
  */
 import { parseArgs } from "node:util";
-import { loadConfigFile } from "../config/load.ts";
+import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { ApiClient } from "./client.ts";
 import { backupCommand, checkConfigCommand, installServiceCommand } from "./admin.ts";
 import { clustersCommands } from "./clusters.ts";
@@ -109,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       io.err(`chainpool: ${err.message}\n`);
       return err.exitCode;
     }
-    if ((err as Error).name === "ConfigError") {
+    if (err instanceof ConfigError) {
       io.err(`chainpool: ${(err as Error).message}\n`);
       return EXIT.USAGE;
     }
