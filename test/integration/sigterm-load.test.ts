@@ -90,6 +90,7 @@ describe("SIGTERM during load", () => {
     // One apply whose body arrives after the signal: it is in flight, and must be answered.
     const slowUser = "slow-user";
     const slowId = randomUUID();
+    let finishSlowBody = () => {};
     const slow = new Promise<{ status: number; body: string }>((done, fail) => {
       const req = request(`${daemon.url}/v2/cluster_op`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": slowId } }, (res) => {
         let body = "";
@@ -99,13 +100,19 @@ describe("SIGTERM during load", () => {
       });
       req.on("error", fail);
       req.flushHeaders();
-      setTimeout(() => req.end(JSON.stringify({ action: "apply", user_id: slowUser })), 1_800);
+      finishSlowBody = () => req.end(JSON.stringify({ action: "apply", user_id: slowUser }));
     });
 
+    // Load by count, not by time, so that a busy machine still gets a real load.
     const workers = Array.from({ length: 6 }, (_, w) => worker(w));
-    await new Promise((r) => setTimeout(r, 1_500));
+    await waitFor(
+      "the load to get going",
+      () => outcomes.filter((o) => o.status !== undefined).length >= 60 && outcomes.filter((o) => o.action === "release" && o.status === 200).length >= 3,
+      60_000,
+    );
     const exit = daemon.kill("SIGTERM");
     const signalled = Date.now();
+    setTimeout(() => finishSlowBody(), 300);
     const code = await exit;
     const stopMs = Date.now() - signalled;
     stopped = true;
