@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { EXIT } from "../../src/cli/exit-codes.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localPoolToml } from "../helpers/daemon-process.ts";
 import { ensureExe, run, type RunResult } from "../helpers/exe.ts";
 
 const OPERATOR_KEY = "cli-test-operator-key-0123456789";
@@ -45,27 +45,7 @@ describe("chainpool CLI commands against a running daemon", () => {
     exe = await ensureExe();
     scratch = mkdtempSync(join(tmpdir(), "chainpool-cli-"));
     daemon = await DaemonProcess.create(
-      ({ listen, min, max }) => `
-listen = "127.0.0.1:${listen}"
-log_json = true
-[api]
-operator_keys = ["${OPERATOR_KEY}"]
-front_keys = ["${FRONT_KEY}"]
-[ports]
-min = ${min}
-max = ${max}
-[pool]
-types = [{ plugin = "noops", size = 1 }]
-[scheduler]
-reconcile_s = 0.5
-health_check_s = 1
-autofill_s = 0.5
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 2
-autofill = false
-`,
+      localPoolToml({ capacity: 2, size: 1, autofill: false, operatorKey: OPERATOR_KEY, frontKey: FRONT_KEY }),
       { command: [exe, "serve"] },
     );
     await daemon.start();

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ROOT, waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localPoolToml } from "../helpers/daemon-process.ts";
 
 const deno = process.env["DENO_BIN"] ?? join(ROOT, "node_modules/@deno/linux-x64-glibc/deno");
 /**
@@ -27,23 +27,7 @@ describe("the daemon under Deno", () => {
 
   it("serves, applies, releases, and exits 0 on SIGTERM", async () => {
     daemon = await DaemonProcess.create(
-      ({ listen, min, max }) => `
-listen = "127.0.0.1:${listen}"
-log_json = true
-[ports]
-min = ${min}
-max = ${max}
-[pool]
-types = [{ plugin = "noops", size = 2 }]
-[scheduler]
-reconcile_s = 0.5
-autofill_s = 0.5
-health_check_s = 1
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 1
-`,
+      localPoolToml({ capacity: 1, size: 2, autofill: true }),
       { command: [deno, "run", ...DENO_PERMISSIONS, join(ROOT, "src/main.ts"), "serve"] },
     );
     await daemon.start();

@@ -120,3 +120,32 @@ sweep_s = 1
 sweep_grace_s = 2
 ready_timeout_s = 20
 `;
+
+/**
+ * A daemon config with one local host whose clusters are `size` nodes (small, so they start
+ * fast), a quick scheduler, and optional API keys.
+ */
+export function localPoolToml(options: { capacity: number; size: number; autofill: boolean; operatorKey?: string; frontKey?: string }) {
+  return ({ listen, min, max }: { listen: number; min: number; max: number }) => `
+listen = "127.0.0.1:${listen}"
+log_json = true
+[api]
+operator_keys = [${options.operatorKey ? `"${options.operatorKey}"` : ""}]
+front_keys = [${options.frontKey ? `"${options.frontKey}"` : ""}]
+[ports]
+min = ${min}
+max = ${max}
+[pool]
+types = [{ plugin = "noops", size = ${options.size} }]
+[scheduler]
+reconcile_s = 0.5
+health_check_s = 1
+autofill_s = 0.5
+ready_timeout_s = 20
+[[hosts]]
+name = "local"
+type = "local"
+capacity = ${options.capacity}
+autofill = ${options.autofill}
+`;
+}

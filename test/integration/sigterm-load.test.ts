@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { request } from "node:http";
 import { after, describe, it } from "node:test";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localPoolToml } from "../helpers/daemon-process.ts";
 
 interface Outcome {
   id: string;
@@ -20,25 +20,7 @@ interface Outcome {
   error?: string;
 }
 
-const toml = ({ listen, min, max }: { listen: number; min: number; max: number }) => `
-listen = "127.0.0.1:${listen}"
-log_json = true
-[ports]
-min = ${min}
-max = ${max}
-[pool]
-types = [{ plugin = "noops", size = 1 }]
-[scheduler]
-reconcile_s = 0.5
-health_check_s = 1
-autofill_s = 0.5
-ready_timeout_s = 20
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 4
-autofill = true
-`;
+const toml = localPoolToml({ capacity: 4, size: 1, autofill: true });
 
 describe("SIGTERM during load", () => {
   let daemon: DaemonProcess;
