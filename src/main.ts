@@ -111,5 +111,5 @@ if (command === "node") {
 } else if (command === undefined || command === "serve" || (command.startsWith("-") && !["-h", "--help", "--version"].includes(command))) {
   await serve(command === "serve" ? argv.slice(1) : argv);
 } else {
-  process.exitCode = await runCli(argv, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env, isTTY: process.stdout.isTTY === true });
+  process.exitCode = await runCli(argv, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env, isTTY: process.stderr.isTTY === true });
 }

@@ -3,7 +3,7 @@ export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   env: Record<string, string | undefined>;
-  /** stdout is a terminal: progress may redraw its line. */
+  /** stderr (where progress goes) is a terminal: progress redraws one line. */
   isTTY: boolean;
 }
 
