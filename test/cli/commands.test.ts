@@ -188,6 +188,18 @@ describe("chainpool CLI commands against a running daemon", () => {
     assert.equal((await clusters()).length, 0);
   });
 
+  it("--wait that cannot be met is exit 7 after --timeout", async () => {
+    // 64 nodes do not fit the 40 ports this daemon has: the cluster never gets ready.
+    const started = Date.now();
+    const r = await cli("clusters", "create", "local", "--size", "64", "--wait", "--timeout", "1.5");
+    assert.equal(r.code, EXIT.TIMEOUT, r.stderr);
+    assert.ok(Date.now() - started >= 1_500);
+    assert.match(r.stderr, /not ready within 1\.5 s/);
+    const [stuck] = await clusters();
+    assert.equal(stuck?.size, 64);
+    await ok("clusters", "rm", stuck!.id);
+  });
+
   it("scripts can tell an unreachable daemon (3) from a usage error (2)", async () => {
     const down = await run(exe, ["stat", "--url", "http://127.0.0.1:9"], { env: env() });
     assert.equal(down.code, EXIT.UNREACHABLE);
