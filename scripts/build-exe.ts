@@ -58,8 +58,17 @@ await build({
   target: "node24",
   // Native addons never go in: the executable uses node:sqlite (src/store/open.ts).
   external: ["better-sqlite3", "*.node"],
-  // CommonJS packages inside the bundle call require() for builtins.
-  banner: { js: 'import { createRequire as __chainpoolRequire } from "node:module"; const require = __chainpoolRequire(process.execPath);' },
+  // CommonJS packages inside the bundle call require() for builtins and read __dirname
+  // (dockerode's ssh2 does, at load).
+  banner: {
+    js: [
+      'import { createRequire as __chainpoolRequire } from "node:module";',
+      'import { dirname as __chainpoolDirname } from "node:path";',
+      "const require = __chainpoolRequire(process.execPath);",
+      "const __filename = process.execPath;",
+      "const __dirname = __chainpoolDirname(process.execPath);",
+    ].join(" "),
+  },
   legalComments: "none",
   logLevel: "warning",
 });
