@@ -80,6 +80,9 @@ describe("backup while applies run", () => {
       const res = await keyed.daemon.app.request("/api/backup", { headers: { authorization: "Bearer backup-operator-key-0123456" } });
       assert.equal(res.status, 200);
       assert.equal(Buffer.from(await res.arrayBuffer()).subarray(0, 16).toString("latin1"), "SQLite format 3\0");
+      const odd = await keyed.call("GET", "/api/backup?file=/etc/passwd", undefined, { authorization: "Bearer backup-operator-key-0123456" });
+      assert.equal(odd.status, 400);
+      assert.match(odd.body.error, /^file: unknown field/);
     } finally {
       await keyed.close();
     }

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AppEnv } from "../env.ts";
+import { onlyKeys, readInput } from "../input.ts";
 
 export const backup = new Hono<AppEnv>();
 
@@ -13,6 +14,7 @@ export const backup = new Hono<AppEnv>();
  * never half. `chainpool backup FILE` calls this.
  */
 backup.get("/backup", async (c) => {
+  onlyKeys(await readInput(c), [], "field");
   const { store, logger } = c.var.services;
   const dir = mkdtempSync(join(tmpdir(), "chainpool-backup-"));
   try {
