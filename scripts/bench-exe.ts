@@ -23,7 +23,10 @@ const freePort = () =>
       s.close(() => done(port));
     });
   });
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+const statusKiB = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+/** Resident memory, and the part of it that is the process's own (not pages of the executable shared with every other chainpool process). */
+const memory = (pid: number) => ({ rss: statusKiB(pid, "VmRSS"), anon: statusKiB(pid, "RssAnon") });
+const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stop = (child: ChildProcess) => new Promise<void>((done) => (child.exitCode !== null ? done() : (child.once("exit", () => done()), child.kill("SIGTERM"))));
 
@@ -47,14 +50,14 @@ async function start(dir: string, config: string): Promise<{ child: ChildProcess
 const dir = mkdtempSync(join(tmpdir(), "chainpool-bench-exe-"));
 try {
   const starts: number[] = [];
-  let idleRss = 0;
+  let idle = { rss: 0, anon: 0 };
   for (let i = 0; i < 5; i++) {
     rmSync(join(dir, "data"), { recursive: true, force: true });
     const { child, ms } = await start(dir, "hosts = []\n");
     starts.push(ms);
     if (i === 4) {
       await sleep(3_000);
-      idleRss = rssKiB(child.pid!);
+      idle = memory(child.pid!);
     }
     await stop(child);
   }
@@ -67,14 +70,14 @@ try {
     dir,
     `[ports]\nmin = ${nodePort}\nmax = ${nodePort + 1}\n[pool]\ntypes = [{ plugin = "noops", size = 1 }]\n[scheduler]\nautofill_s = 0.2\nreconcile_s = 0.2\n[[hosts]]\nname = "local"\ntype = "local"\ncapacity = 1\n`,
   );
-  let nodeRss = 0;
+  let node = { rss: 0, anon: 0 };
   const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline && nodeRss === 0) {
+  while (Date.now() < deadline && node.rss === 0) {
     const clusters = (await (await fetch(`${url}/v2/clusters`)).json()) as { data: Array<{ health: string }> };
     if (clusters.data[0]?.health === "OK") {
       await sleep(1_000);
       const pids = spawnSync("pgrep", ["-f", `${join(dir, "data", "clusters")}/`], { encoding: "utf8" }).stdout.trim().split("\n").map(Number);
-      nodeRss = pids.reduce((sum, pid) => sum + rssKiB(pid), 0);
+      node = memory(pids[0]!);
       // Reset removes the node, so nothing outlives the benchmark.
       await fetch(`${url}/api/host_op`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: (((await (await fetch(`${url}/api/hosts`)).json()) as { data: Array<{ id: string }> }).data[0]!.id), action: "reset" }) });
       break;
@@ -87,8 +90,10 @@ try {
     exe_bytes: statSync(exe).size,
     exe_mib: Math.round((statSync(exe).size / 1024 / 1024) * 10) / 10,
     startup_to_first_request_ms: { median: Math.round(starts[2]!), min: Math.round(starts[0]!), max: Math.round(starts[4]!) },
-    daemon_idle_rss_mib: Math.round((idleRss / 1024) * 10) / 10,
-    chain_node_rss_mib: Math.round((nodeRss / 1024) * 10) / 10,
+    daemon_idle_rss_mib: mib(idle.rss),
+    daemon_idle_private_mib: mib(idle.anon),
+    chain_node_rss_mib: mib(node.rss),
+    chain_node_private_mib: mib(node.anon),
     runtime: (JSON.parse(spawnSync(exe, ["version", "--json", "--url", "http://127.0.0.1:9"], { encoding: "utf8" }).stdout) as { runtime: string }).runtime,
     load_average_1m: loadavg()[0],
   };

@@ -6,14 +6,10 @@
  *   chainpool <command> ...                                            the CLI (src/cli)
  * The daemon: argv -> config -> daemon (store, drivers, services, app, scheduler) -> listener -> signals.
  */
-import { serve as listen } from "@hono/node-server";
 import type { Server } from "node:http";
-import { runCli } from "./cli/run.ts";
-import { ConfigError, resolveConfig } from "./config/load.ts";
-import { createDaemon } from "./daemon.ts";
-import { createLogger } from "./lib/logger.ts";
-import { runtimeKind } from "./lib/runtime.ts";
-import { VERSION } from "./lib/version.ts";
+
+// Each role loads only its own modules (dynamic imports, below): a chain node or a CLI call
+// started from the executable never evaluates the daemon's modules.
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/;
 
@@ -35,6 +31,14 @@ function fail(code: number, message: string): never {
 }
 
 async function serve(argv: readonly string[]): Promise<void> {
+  const [{ serve: listen }, { ConfigError, resolveConfig }, { createDaemon }, { createLogger }, { runtimeKind }, { VERSION }] = await Promise.all([
+    import("@hono/node-server"),
+    import("./config/load.ts"),
+    import("./daemon.ts"),
+    import("./lib/logger.ts"),
+    import("./lib/runtime.ts"),
+    import("./lib/version.ts"),
+  ]);
   let config;
   try {
     config = resolveConfig(argv);
@@ -111,5 +115,6 @@ if (command === "node") {
 } else if (command === undefined || command === "serve" || (command.startsWith("-") && !["-h", "--help", "--version"].includes(command))) {
   await serve(command === "serve" ? argv.slice(1) : argv);
 } else {
+  const { runCli } = await import("./cli/run.ts");
   process.exitCode = await runCli(argv, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env, isTTY: process.stderr.isTTY === true });
 }
