@@ -10,6 +10,7 @@ import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findNodeProcesses, terminate } from "../src/drivers/local/processes.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const built = spawnSync(process.execPath, ["--import", "tsx", join(root, "scripts/build-exe.ts")], { encoding: "utf8" });
@@ -76,15 +77,14 @@ try {
     const clusters = (await (await fetch(`${url}/v2/clusters`)).json()) as { data: Array<{ health: string }> };
     if (clusters.data[0]?.health === "OK") {
       await sleep(1_000);
-      const pids = spawnSync("pgrep", ["-f", `${join(dir, "data", "clusters")}/`], { encoding: "utf8" }).stdout.trim().split("\n").map(Number);
-      node = memory(pids[0]!);
-      // Reset removes the node, so nothing outlives the benchmark.
-      await fetch(`${url}/api/host_op`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: (((await (await fetch(`${url}/api/hosts`)).json()) as { data: Array<{ id: string }> }).data[0]!.id), action: "reset" }) });
+      node = memory(findNodeProcesses(join(dir, "data", "clusters"))[0]!.pid);
       break;
     }
     await sleep(100);
   }
   await stop(child);
+  // Nodes outlive the daemon by design (the next start adopts them): end them here.
+  await terminate(findNodeProcesses(join(dir, "data", "clusters")).map((p) => p.pid));
 
   const result = {
     exe_bytes: statSync(exe).size,
