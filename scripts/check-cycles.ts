@@ -46,8 +46,9 @@ const ALLOWED: Record<string, string[]> = {
   scheduler: ["scheduler", "lib"],
   app: ["api", "core", "lib"],
   daemon: ["app", "api", "config", "core", "drivers", "lib", "scheduler", "services", "store"],
-  main: ["config", "daemon", "lib", "app"],
-  cli: ["config", "daemon", "lib", "core"],
+  // main picks the role: the daemon, the CLI, or (in the single executable) a chain node.
+  main: ["config", "daemon", "lib", "app", "cli", "chain"],
+  cli: ["cli", "config", "daemon", "lib", "core"],
 };
 
 const problems: string[] = [];

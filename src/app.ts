@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { authenticate, type AuthOptions } from "./api/auth.ts";
 import type { AppEnv, Services } from "./api/env.ts";
 import { failBody, ok } from "./api/envelope.ts";
+import { backup } from "./api/operator/backup.ts";
 import { hosts } from "./api/operator/hosts.ts";
 import { operatorClusters } from "./api/operator/clusters.ts";
 import { clusterOp } from "./api/v2/cluster-op.ts";
@@ -30,7 +31,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
+    const started = performance.now();
     await next();
+    // One line per request; health checks only at debug, they come every few seconds.
+    const line = { request_id: requestId, method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 };
+    if (c.req.path === "/api/health") log.debug("request", line);
+    else log.info("request", line);
   });
 
 
@@ -44,6 +50,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use("/api/*", authenticate(options.auth, "operator"));
   app.route("/api", hosts);
   app.route("/api", operatorClusters);
+  app.route("/api", backup);
 
   app.notFound((c) => c.json(failBody(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

@@ -13,6 +13,7 @@ import { swarmDriverFactory } from "./drivers/docker/swarm.ts";
 import { localDriverFactory } from "./drivers/local/driver.ts";
 import { subnetPool } from "./lib/subnets.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
+import { runtimeKind } from "./lib/runtime.ts";
 import { VERSION } from "./lib/version.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { ServiceDeps } from "./services/deps.ts";
@@ -38,13 +39,24 @@ export interface Daemon {
   scheduler: Scheduler;
   /** Starts the scheduler (the HTTP listener is main's business). */
   start(): void;
-  /** Stops the scheduler, waits for driver work in flight, closes the database. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Stops the scheduler and the reconciler, waits for driver work in flight at most
+   * `graceMs` (default: until it ends), closes the database. Work still running then is
+   * left as the intent it was written as, for the next start. Idempotent.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
-/** The chain node program as this checkout runs it: the bundle scripts/build-node.ts makes. */
+/**
+ * The chain node program as this build runs it: the executable itself (`chainpool node`)
+ * when running as one; otherwise this runtime with the bundle scripts/build-node.ts makes.
+ */
 export function defaultNodeCommand(): string[] {
+  const kind = runtimeKind();
+  if (kind === "sea") return [process.execPath, "node"];
   const bundle = fileURLToPath(new URL("../dist/chain-node.mjs", import.meta.url));
+  // Deno needs the node's permissions named; the node reads its config, writes its ledger, serves and calls peers.
+  if (kind === "deno") return [process.execPath, "run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", bundle];
   return [process.execPath, bundle];
 }
 
@@ -168,10 +180,14 @@ export function createDaemon(options: DaemonOptions): Daemon {
     deps,
     scheduler,
     start: () => scheduler.start(),
-    close() {
+    close(closeOptions = {}) {
       closing ??= (async () => {
-        await scheduler.stop();
-        await reconciler.close();
+        const deadline = Date.now() + (closeOptions.graceMs ?? Number.POSITIVE_INFINITY);
+        const jobs = scheduler.stop(); // no new job from here on
+        const left = await reconciler.close(closeOptions);
+        if (left.length > 0) logger.warn("operations in flight left for the next start", { clusters: left });
+        if (Number.isFinite(deadline)) await Promise.race([jobs, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+        else await jobs;
         await drivers.close();
         store.close();
       })();

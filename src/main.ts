@@ -1,37 +1,56 @@
 /**
- * Composition root and the only file that touches the process lifecycle:
- * argv -> config -> daemon (store, drivers, services, app, scheduler) -> listener -> signals.
+ * Composition root and the only file that touches the process lifecycle. One program, three
+ * roles picked by the first argument:
+ *   chainpool serve [--config FILE] [--listen HOST:PORT] [--data DIR]   the daemon (also with no command)
+ *   chainpool node --config FILE                                       one chain node (src/chain)
+ *   chainpool <command> ...                                            the CLI (src/cli)
+ * The daemon: argv -> config -> daemon (store, drivers, services, app, scheduler) -> listener -> signals.
  */
-import { serve } from "@hono/node-server";
-import { ConfigError, resolveConfig } from "./config/load.ts";
-import { createDaemon } from "./daemon.ts";
-import { createLogger } from "./lib/logger.ts";
-import { VERSION } from "./lib/version.ts";
+import type { Server } from "node:http";
+
+// Each role loads only its own modules (dynamic imports, below): a chain node or a CLI call
+// started from the executable never evaluates the daemon's modules.
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/;
+
+/** Shutdown budget: requests in flight get this long to finish... */
+const REQUEST_DRAIN_MS = 10_000;
+/** ...then driver work in flight this long before it is left for the next start... */
+const WORK_GRACE_MS = 3_000;
+/** ...and past this the process exits 1 whatever is still running. */
+const HARD_LIMIT_MS = 20_000;
 
 function splitListen(listen: string): { host: string; port: number } {
   const at = listen.lastIndexOf(":");
   return { host: listen.slice(0, at).replace(/^\[(.*)\]$/, "$1"), port: Number(listen.slice(at + 1)) };
 }
 
-async function main(): Promise<void> {
+function fail(code: number, message: string): never {
+  process.stderr.write(`chainpool: ${message}\n`);
+  process.exit(code);
+}
+
+async function serve(argv: readonly string[]): Promise<void> {
+  const [{ serve: listen }, { ConfigError, resolveConfig }, { createDaemon }, { createLogger }, { runtimeKind }, { VERSION }] = await Promise.all([
+    import("@hono/node-server"),
+    import("./config/load.ts"),
+    import("./daemon.ts"),
+    import("./lib/logger.ts"),
+    import("./lib/runtime.ts"),
+    import("./lib/version.ts"),
+  ]);
   let config;
   try {
-    config = resolveConfig(process.argv.slice(2));
+    config = resolveConfig(argv);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`chainpool: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) fail(2, err.message);
     throw err;
   }
   const logger = createLogger({ level: config.log_level, ...(config.log_json !== undefined && { json: config.log_json }) });
   const { host, port } = splitListen(config.listen);
   const keyed = config.api.front_keys.length > 0 || config.api.operator_keys.length > 0;
   if (!keyed && !LOOPBACK.test(host)) {
-    process.stderr.write(`chainpool: refusing to listen on ${config.listen} without API keys; set api.front_keys and api.operator_keys, or listen on 127.0.0.1\n`);
-    process.exit(2);
+    fail(2, `refusing to listen on ${config.listen} without API keys; set api.front_keys and api.operator_keys, or listen on 127.0.0.1`);
   }
   if (!keyed) logger.warn("no API keys configured: serving on loopback only, without authentication", { listen: config.listen });
 
@@ -39,35 +58,65 @@ async function main(): Promise<void> {
   try {
     daemon = createDaemon({ config, logger });
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`chainpool: ${err.message}\n`);
-    process.exit(2);
+    // A bad host in the config: exit 2 like any config error.
+    if (err instanceof ConfigError) fail(2, err.message);
+    // A data directory we cannot write, a database file we cannot open: one line, no stack.
+    fail(1, `cannot start: ${(err as Error).message}`);
   }
-  const server = serve({ fetch: daemon.app.fetch, hostname: host, port });
+  const server = listen({ fetch: daemon.app.fetch, hostname: host, port }) as Server;
   server.once("error", (err) => {
     logger.error("cannot listen", { listen: config.listen, err });
     process.exit(1);
   });
-  server.once("listening", () => logger.info("chainpool serving", { version: VERSION, listen: config.listen, data_dir: config.data_dir }));
+  server.once("listening", () =>
+    logger.info("chainpool serving", {
+      version: VERSION,
+      listen: config.listen,
+      data_dir: config.data_dir,
+      pid: process.pid,
+      runtime: runtimeKind(),
+      sqlite: daemon.services.store.db.driver,
+    }),
+  );
   daemon.start();
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const started = Date.now();
     logger.info("stopping", { signal });
-    const timer = setTimeout(() => {
-      logger.error("shutdown took too long; exiting");
+    setTimeout(() => {
+      logger.error("shutdown took too long; exiting", { limit_ms: HARD_LIMIT_MS });
       process.exit(1);
-    }, 30_000);
-    timer.unref();
-    await new Promise<void>((done) => server.close(() => done()));
-    await daemon.close();
-    logger.info("stopped");
+    }, HARD_LIMIT_MS).unref();
+    // No new connections; idle keep-alive connections close now, busy ones after their reply.
+    const drained = new Promise<boolean>((done) => server.close(() => done(true)));
+    server.closeIdleConnections();
+    const idle = setInterval(() => server.closeIdleConnections(), 50);
+    const inTime = await Promise.race([drained, new Promise<boolean>((r) => setTimeout(() => r(false), REQUEST_DRAIN_MS).unref())]);
+    clearInterval(idle);
+    if (!inTime) {
+      logger.warn("requests still running after the drain period; closing their connections", { drain_ms: REQUEST_DRAIN_MS });
+      server.closeAllConnections();
+    }
+    await daemon.close({ graceMs: WORK_GRACE_MS });
+    logger.info("stopped", { ms: Date.now() - started });
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-await main();
+const argv = process.argv.slice(2);
+const command = argv[0];
+if (command === "node") {
+  // The chain node program reads its own arguments: it sees `--config FILE` as if run alone.
+  process.argv.splice(2, 1);
+  await import("./chain/main.ts");
+} else if (command === undefined || command === "serve" || (command.startsWith("-") && !["-h", "--help", "--version"].includes(command))) {
+  await serve(command === "serve" ? argv.slice(1) : argv);
+} else {
+  const { runCli } = await import("./cli/run.ts");
+  process.exitCode = await runCli(argv, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), env: process.env, isTTY: process.stderr.isTTY === true });
+}

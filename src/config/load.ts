@@ -42,6 +42,18 @@ export function loadConfigFile(file: string): Config {
   return parseConfig(readTomlFile(file));
 }
 
+/** Validates a config file without using it: every problem, one per entry, each naming its key. */
+export function checkConfigFile(file: string): { ok: true; config: Config } | { ok: false; problems: string[] } {
+  let raw: Record<string, unknown>;
+  try {
+    raw = readTomlFile(file);
+  } catch (err) {
+    return { ok: false, problems: [(err as Error).message] };
+  }
+  const result = v.safeParse(ConfigSchema, raw);
+  return result.success ? { ok: true, config: result.output } : { ok: false, problems: formatIssues(result.issues) };
+}
+
 export interface CliOverrides {
   config?: string;
   listen?: string;

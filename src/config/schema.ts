@@ -38,7 +38,7 @@ export const ConfigSchema = v.strictObject({
   log_level: v.optional(v.picklist(["debug", "info", "warn", "error"]), "info"),
   /** Force JSON log lines (default: JSON unless stdout is a terminal). */
   log_json: v.optional(v.boolean()),
-  /** SQLite driver: auto picks better-sqlite3 and falls back to node:sqlite. */
+  /** SQLite driver: auto picks node:sqlite in the single executable and under Deno; on Node, better-sqlite3, falling back to node:sqlite. */
   sqlite_driver: v.optional(v.picklist(["auto", "better-sqlite3", "node:sqlite"]), "auto"),
   api: v.optional(
     v.strictObject({

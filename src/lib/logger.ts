@@ -30,7 +30,8 @@ export function createLogger(options: LoggerOptions = {}, base: Record<string, u
       write(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...all }, errorReplacer));
     } else {
       const extra = Object.entries(all)
-        .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v, errorReplacer)}`)
+        // A stack or other multi-line string stays on the event's one line.
+        .map(([k, v]) => `${k}=${typeof v === "string" ? v.replaceAll("\n", "\\n") : JSON.stringify(v, errorReplacer)}`)
         .join(" ");
       write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? " " + extra : ""}`);
     }

@@ -108,6 +108,10 @@ export class Reconciler {
       await this.#apply(cluster);
       this.#backoff.delete(id);
     } catch (err) {
+      if (this.#closed) {
+        log.info("cluster operation cut short by shutdown; the next start does it again", { err });
+        throw err;
+      }
       const fails = (this.#backoff.get(id)?.fails ?? 0) + 1;
       const delay = Math.min(30_000, 500 * 2 ** (fails - 1));
       this.#backoff.set(id, { until: Date.now() + delay, fails });
@@ -175,11 +179,24 @@ export class Reconciler {
     if (!result.ok) this.#o.logger.warn("cluster failed its first health check", { cluster: id, reason: result.reason });
   }
 
-  /** Stops taking work and waits for what is in flight. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking work and waits for what is in flight, at most `graceMs` (default: as long as
+   * it takes). Answers the clusters whose operation was still running: their op stays in the
+   * database, so the next start does it again from the beginning. Idempotent.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<string[]> {
     this.#closed = true;
-    while (this.#pass || this.#inflight.size > 0) {
-      await Promise.allSettled([this.#pass, ...this.#inflight.values()]);
+    const deadline = Date.now() + (options.graceMs ?? Number.POSITIVE_INFINITY);
+    while ((this.#pass || this.#inflight.size > 0) && Date.now() < deadline) {
+      const settled = Promise.allSettled([this.#pass, ...this.#inflight.values()]);
+      if (!Number.isFinite(deadline)) {
+        await settled;
+        continue;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([settled, new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(timer);
     }
+    return [...this.#inflight.keys()];
   }
 }

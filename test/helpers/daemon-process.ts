@@ -18,14 +18,21 @@ export class DaemonProcess {
   url = "";
   #child: ChildProcess | undefined;
 
-  private constructor(dir: string) {
+  /** The program that serves: tsx over src/main.ts by default, or e.g. [dist/chainpool]. */
+  readonly #command: readonly string[];
+
+  private constructor(dir: string, command: readonly string[]) {
     this.dir = dir;
     this.configFile = join(dir, "config.toml");
+    this.#command = command;
   }
 
-  static async create(toml: (ports: { listen: number; min: number; max: number }) => string): Promise<DaemonProcess> {
+  static async create(
+    toml: (ports: { listen: number; min: number; max: number }) => string,
+    options: { command?: readonly string[] } = {},
+  ): Promise<DaemonProcess> {
     await ensureNodeBundle();
-    const d = new DaemonProcess(mkdtempSync(join(tmpdir(), "chainpool-it-")));
+    const d = new DaemonProcess(mkdtempSync(join(tmpdir(), "chainpool-it-")), options.command ?? [process.execPath, "--import", "tsx", join(ROOT, "src/main.ts")]);
     const [listen] = await freePorts(1);
     // A node port range of our own per test process, below the kernel's ephemeral range.
     const min = 15000 + (process.pid % 300) * 40;
@@ -40,7 +47,8 @@ export class DaemonProcess {
 
   async start(): Promise<void> {
     const log = openSync(join(this.dir, "daemon.log"), "a");
-    this.#child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/main.ts"), "--config", this.configFile, "--data", join(this.dir, "data")], {
+    const [cmd, ...args] = this.#command;
+    this.#child = spawn(cmd!, [...args, "--config", this.configFile, "--data", join(this.dir, "data")], {
       cwd: ROOT,
       stdio: ["ignore", log, log],
     });
@@ -113,3 +121,32 @@ sweep_s = 1
 sweep_grace_s = 2
 ready_timeout_s = 20
 `;
+
+/**
+ * A daemon config with one local host whose clusters are `size` nodes (small, so they start
+ * fast), a quick scheduler, and optional API keys.
+ */
+export function localPoolToml(options: { capacity: number; size: number; autofill: boolean; operatorKey?: string; frontKey?: string }) {
+  return ({ listen, min, max }: { listen: number; min: number; max: number }) => `
+listen = "127.0.0.1:${listen}"
+log_json = true
+[api]
+operator_keys = [${options.operatorKey ? `"${options.operatorKey}"` : ""}]
+front_keys = [${options.frontKey ? `"${options.frontKey}"` : ""}]
+[ports]
+min = ${min}
+max = ${max}
+[pool]
+types = [{ plugin = "noops", size = ${options.size} }]
+[scheduler]
+reconcile_s = 0.5
+health_check_s = 1
+autofill_s = 0.5
+ready_timeout_s = 20
+[[hosts]]
+name = "local"
+type = "local"
+capacity = ${options.capacity}
+autofill = ${options.autofill}
+`;
+}

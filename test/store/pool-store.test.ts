@@ -9,9 +9,16 @@ import { nodeSqliteAvailable, openNodeSqlite } from "../../src/store/node-sqlite
 import { PoolStore } from "../../src/store/pool-store.ts";
 import type { SqlDatabase } from "../../src/store/sql.ts";
 
-/** The same suite runs against every SQL driver this runtime can load. */
-const drivers: Array<[string, (file: string) => SqlDatabase]> = [["better-sqlite3", openBetterSqlite3]];
-if (nodeSqliteAvailable()) drivers.push(["node:sqlite", openNodeSqlite]);
+/**
+ * The same suite runs against every SQL driver this runtime can load, or against those
+ * STORE_DRIVERS names (test/store/node24.test.ts runs it under Node 24 with node:sqlite,
+ * the driver the single executable embeds; a named driver that cannot load fails the suite).
+ */
+const all: Array<[string, (file: string) => SqlDatabase]> = [["better-sqlite3", openBetterSqlite3]];
+if (nodeSqliteAvailable() || process.env["STORE_DRIVERS"]) all.push(["node:sqlite", openNodeSqlite]);
+const chosen = process.env["STORE_DRIVERS"]?.split(",");
+const drivers = chosen ? all.filter(([name]) => chosen.includes(name)) : all;
+if (chosen && drivers.length !== chosen.length) throw new Error(`STORE_DRIVERS=${chosen.join(",")}: known drivers are ${all.map(([n]) => n).join(", ")}`);
 
 for (const [driverName, open] of drivers) {
   describe(`PoolStore on ${driverName}`, () => {
