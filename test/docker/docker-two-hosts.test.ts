@@ -18,7 +18,7 @@ describe("two docker hosts: a second dockerd with its own socket and data root",
       daemonToml(
         dockerHostToml("one", { capacity: 2, autofill: false }) +
           // Both engines share this machine's kernel here, so their cluster subnets must not overlap.
-          dockerHostToml("two", { socket: second.socket, capacity: 2, autofill: false, params: `{ subnet_pool = "10.210.0.0/16" }` }),
+          dockerHostToml("two", { socket: second.socket, capacity: 2, autofill: false, params: `{ subnet_pool = "${SecondDockerd.SUBNET_POOL}" }` }),
       ),
     );
     await d.start();
@@ -26,6 +26,7 @@ describe("two docker hosts: a second dockerd with its own socket and data root",
   });
   after(async () => {
     await d.kill("SIGKILL");
+    second.resume();
     if (instance) {
       await removeInstance(instance);
       await removeInstance(instance, second.engine).catch(() => undefined);
@@ -61,7 +62,7 @@ describe("two docker hosts: a second dockerd with its own socket and data root",
 
   it("a host whose engine stops answering turns inactive and its clusters FAIL; new clusters go elsewhere", { timeout: 120_000 }, async () => {
     const two = ((await d.call("GET", "/api/hosts")).body.data as Array<{ id: string; name: string }>).find((h) => h.name === "two")!;
-    await second.stop();
+    second.pause();
     await waitFor("host two inactive", async () => (await d.call("GET", `/api/host/${two.id}`)).body.data.status === "inactive", 60_000);
     const onTwo = ((await d.call("GET", "/api/clusters?state=active")).body.data as Array<{ host_id: string; health: string }>).filter((c) => c.host_id === two.id);
     assert.equal(onTwo.length, 2);

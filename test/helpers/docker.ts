@@ -1,5 +1,5 @@
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, openSync, closeSync, rmSync } from "node:fs";
+import { spawn, spawnSync, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
@@ -100,8 +100,16 @@ export class SecondDockerd {
     this.engine = new Docker({ socketPath: this.socket });
   }
 
+  /** The subnet pool its clusters get (params.subnet_pool of its host in the tests). */
+  static readonly SUBNET_POOL = "10.210.0.0/16";
+
   async start(): Promise<void> {
     mkdirSync(this.#dir, { recursive: true });
+    // Bridges of an earlier second engine that did not stop cleanly would shadow this one's routes.
+    const links = JSON.parse(execFileSync("ip", ["-j", "addr", "show", "type", "bridge"], { encoding: "utf8" })) as Array<{ ifname: string; addr_info?: Array<{ local: string }> }>;
+    for (const link of links) {
+      if (link.ifname.startsWith("br-") && link.addr_info?.some((a) => a.local.startsWith("10.210."))) execFileSync("ip", ["link", "del", link.ifname]);
+    }
     if (!existsSync(`/sys/class/net/${this.#bridge}`)) {
       execFileSync("ip", ["link", "add", this.#bridge, "type", "bridge"]);
       execFileSync("ip", ["addr", "add", "172.29.0.1/24", "dev", this.#bridge]);
@@ -124,7 +132,17 @@ export class SecondDockerd {
     }, 30_000);
   }
 
+  /** Freezes the engine (SIGSTOP): it stops answering, as a hung or unreachable one would. */
+  pause(): void {
+    this.#child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.#child?.kill("SIGCONT");
+  }
+
   async stop(): Promise<void> {
+    this.resume();
     // The kernel keeps an engine's bridges after it exits; the next engine's networks would
     // then have two routes to one subnet. Note them now, delete them once it is gone.
     const bridges: string[] = [];
@@ -149,6 +167,9 @@ export class SecondDockerd {
         /* already gone */
       }
     }
+    // Container filesystems an interrupted shutdown left mounted would make the rm fail.
+    const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(this.#dir));
+    for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }
