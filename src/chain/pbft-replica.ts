@@ -186,6 +186,8 @@ export class PbftReplica {
   #newViewDeadline: number | undefined;
   #viewChangeTimeout: number;
   #newViewSentFor = -1;
+  /** This replica's latest view-change, sent again while the view change lasts. */
+  #ownViewChange: SignedViewChange | undefined;
   #viewChangeCount = 0;
 
   // statuses and transfer
@@ -321,8 +323,11 @@ export class PbftReplica {
       this.#lastExecuted = seq;
       this.#transferCount++;
       this.#env.log("pbft.state_transferred", { seq, digest });
-      if (seq % this.#options.checkpointInterval === 0) this.#ownCheckpoints.set(seq, digest);
-      if (seq > this.#stable.seq) this.#makeStable({ seq, digest });
+      // Only a checkpoint number moves the low watermark, so view-changes stay comparable.
+      if (seq % this.#options.checkpointInterval === 0) {
+        this.#ownCheckpoints.set(seq, digest);
+        if (seq > this.#stable.seq) this.#makeStable({ seq, digest });
+      }
       this.#nextSeq = Math.max(this.#nextSeq, seq + 1);
       this.#forgetExecuted(now);
     }
@@ -579,6 +584,7 @@ export class PbftReplica {
     }
     const signed: SignedViewChange = { body, signature: this.#env.sign(viewChangeText(body)) };
     this.#env.log("pbft.view_change", { view, h: body.h, prepared: body.pset.length });
+    this.#ownViewChange = signed;
     this.#storeViewChange(signed);
     this.#broadcast({ type: "viewchange", signed });
     this.#afterViewChangeVotes(now);
@@ -731,7 +737,9 @@ export class PbftReplica {
   #checkLag(): void {
     const stuck = this.#lastExecuted === this.#executedAtLastCheck;
     this.#executedAtLastCheck = this.#lastExecuted;
-    if (!stuck || this.#transferring) return;
+    if (!stuck) return;
+    this.#retransmit();
+    if (this.#transferring) return;
     const groups = new Map<string, { seq: number; digest: string; sources: string[] }>();
     for (const [id, s] of this.#peerStatus) {
       if (s.executed <= this.#lastExecuted) continue;
@@ -742,6 +750,30 @@ export class PbftReplica {
     }
     const best = [...groups.values()].filter((g) => g.sources.length >= this.f + 1).sort((a, b) => b.seq - a.seq)[0];
     if (best) this.#requestTransfer(best);
+  }
+
+  /**
+   * Links may lose messages: a replica that did not move for a status interval sends
+   * again what it sent for the numbers it has not executed, and its latest checkpoint.
+   * Receivers count every vote once, so repeats are harmless.
+   */
+  #retransmit(): void {
+    if (!this.#active) {
+      // Replicas that were down when it was sent need it to reach a quorum.
+      if (this.#ownViewChange?.body.view === this.#view) this.#broadcast({ type: "viewchange", signed: this.#ownViewChange });
+      return;
+    }
+    const primary = this.primaryOf(this.#view);
+    for (const [seq, slot] of this.#slots) {
+      const pp = slot.prePrepare;
+      if (seq <= this.#lastExecuted || !pp || pp.view !== this.#view) continue;
+      if (primary === this.id && pp.batch) this.#broadcast({ type: "preprepare", view: pp.view, seq, digest: pp.digest, batch: pp.batch });
+      if (primary !== this.id) this.#broadcast({ type: "prepare", view: pp.view, seq, digest: pp.digest });
+      if (slot.commitSent.has(voteKey(pp.view, pp.digest))) this.#broadcast({ type: "commit", view: pp.view, seq, digest: pp.digest });
+    }
+    const latest = Math.max(...this.#ownCheckpoints.keys());
+    const digest = this.#ownCheckpoints.get(latest);
+    if (latest > this.#stable.seq && digest !== undefined) this.#broadcast({ type: "checkpoint", seq: latest, digest });
   }
 
   #requestTransfer(target: TransferTarget): void {

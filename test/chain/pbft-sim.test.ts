@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { batchDigest } from "../../src/chain/pbft-messages.ts";
 import { decideNewView } from "../../src/chain/pbft-replica.ts";
 import { SimNetwork } from "./helpers/pbft-sim.ts";
 import type { SimNode } from "./helpers/pbft-sim.ts";
@@ -173,12 +174,35 @@ describe("pbft on a simulated network", () => {
     assert.ok(!net.node("vp0").ledger.executed.has("vp3:1"));
   });
 
-  it("new-view selection keeps a prepared batch and fills holes with null requests", () => {
+  it("new-view selection keeps a prepared batch, fills holes with null requests, and refuses a batch that is not the digest's", () => {
     const batch = { proposer: "vp0", timestamp: 1, requests: [] };
-    const digest = "d".repeat(64);
-    const withP = { view: 1, replica: "vp1", h: 0, cset: [{ seq: 0, digest: "g" }], pset: [{ seq: 2, view: 0, digest, batch }], qset: [{ seq: 2, view: 0, digest }] };
-    const empty = (replica: string) => ({ view: 1, replica, h: 0, cset: [{ seq: 0, digest: "g" }], pset: [], qset: [{ seq: 2, view: 0, digest }] });
-    // A real digest is chosen only with the batch that hashes to it.
-    assert.equal(decideNewView([withP, empty("vp2"), empty("vp3")], 3, 1, 10), undefined);
+    const digest = batchDigest(batch);
+    const cset = [{ seq: 0, digest: "g" }];
+    const prepared = { view: 1, replica: "vp1", h: 0, cset, pset: [{ seq: 2, view: 0, digest, batch }], qset: [{ seq: 2, view: 0, digest }] };
+    const sawIt = { view: 1, replica: "vp2", h: 0, cset, pset: [], qset: [{ seq: 2, view: 0, digest }] };
+    const sawNothing = { view: 1, replica: "vp3", h: 0, cset, pset: [], qset: [] };
+    assert.deepEqual(decideNewView([prepared, sawIt, sawNothing], 3, 1, 10), {
+      checkpoint: { seq: 0, digest: "g" },
+      entries: [
+        { seq: 1, digest: "", batch: null },
+        { seq: 2, digest, batch },
+      ],
+    });
+    const tampered = { ...prepared, pset: [{ seq: 2, view: 0, digest, batch: { ...batch, timestamp: 2 } }] };
+    assert.equal(decideNewView([tampered, sawIt, sawNothing], 3, 1, 10), undefined, "undecidable until more view-changes arrive");
+    const onlyOneSaw = { ...sawIt, qset: [] };
+    assert.equal(decideNewView([prepared, onlyOneSaw, sawNothing], 3, 1, 10), undefined, "A2 needs f+1 pre-prepared");
+  });
+
+  it("stays safe and live across seeds with lossy links and a primary crash", () => {
+    for (let seed = 100; seed < 108; seed++) {
+      const net = new SimNetwork({ seed, dropRate: 0.03, duplicateRate: 0.05, maxDelayMs: 30, mode: seed % 2 === 0 ? "classic" : "batch", batchSize: 4, batchTimeoutMs: 30 });
+      const first = submitMany(net, 12);
+      net.run(100 + (seed % 5) * 37);
+      net.crash(net.ids[seed % 4]!);
+      const rest = submitMany(net, 8, net.ids.filter((id) => !net.node(id).crashed));
+      net.runUntil(`seed ${seed}: all requests`, () => net.executedEverywhere([...first, ...rest].filter((k) => !net.node(k.split(":")[0]!).crashed)), 60_000);
+      settle(net);
+    }
   });
 });
