@@ -9,6 +9,7 @@ import { startHttpServer } from "./http-server.ts";
 import type { RunningHttpServer } from "./http-server.ts";
 import type { Logger } from "./logger.ts";
 import { createNoopsConsensus } from "./noops-consensus.ts";
+import { createPbftConsensus } from "./pbft-consensus.ts";
 import { PeerKeys } from "./peer-keys.ts";
 import { PeerReachability } from "./peer-reachability.ts";
 import { PeerTransport } from "./peer-transport.ts";
@@ -22,6 +23,7 @@ export const PEER_BODY_LIMIT = 16 * 1024 * 1024;
 /** Consensus plugins this build can run; config may name others that are not built yet. */
 const CONSENSUS_FACTORIES: Partial<Record<NodeConfig["consensus"]["plugin"], ConsensusFactory>> = {
   noops: createNoopsConsensus,
+  pbft: createPbftConsensus,
 };
 
 export class UnsupportedConsensusError extends Error {}
