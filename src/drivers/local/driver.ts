@@ -103,8 +103,8 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
 
     const driver: HostDriver = {
       name: "local",
-      // The chain node program has noops; pbft comes with its own issue.
-      flags: { sweep: true, repair: true, plugins: ["noops"] },
+      // The chain node program runs both of Fabric 0.6's plugins (pbft needs 4 nodes or more).
+      flags: { sweep: true, repair: true, plugins: ["noops", "pbft"] },
       async ping() {
         // This machine is always reachable; what can fail is the node program being gone.
         const program = options.nodeCommand.find((arg) => /\.(m?js|ts)$/.test(arg));
