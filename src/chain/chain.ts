@@ -193,6 +193,11 @@ export class Chain {
     return { ok: true, outcome: "APPENDED" };
   }
 
+  /** Runs `run` (synchronous) with the blocks it commits written to disk by one fsync at its end. */
+  syncOnce<T>(run: () => T): T {
+    return this.#file.syncOnce(run);
+  }
+
   /** Calls `listener` after each block is committed; answers a function that unsubscribes. */
   onCommit(listener: (block: Block) => void): () => void {
     this.#listeners.add(listener);

@@ -15,6 +15,8 @@ export interface LedgerFileContents {
  * newline or that does not parse is a torn write: it and anything after it are cut off.
  */
 export class LedgerFile {
+  #syncDepth = 0;
+  #unsynced = false;
   readonly path: string;
   #fd: number | undefined;
   /** Byte offset where each record ends, so the file can be cut back to N records. */
@@ -64,15 +66,33 @@ export class LedgerFile {
     return this.#ends.length;
   }
 
-  /** Appends one record and waits until it is on disk. */
+  /** Appends one record and waits until it is on disk (inside `syncOnce`: until that ends). */
   append(record: unknown): void {
     const fd = this.#requireOpen();
     const line = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
     const offset = this.#ends.at(-1) ?? 0;
     let written = 0;
     while (written < line.length) written += writeSync(fd, line, written, line.length - written, offset + written);
-    fsyncSync(fd);
+    if (this.#syncDepth > 0) this.#unsynced = true;
+    else fsyncSync(fd);
     this.#ends.push(offset + line.length);
+  }
+
+  /**
+   * Group commit: appends made while `run` runs share one fsync at its end. `run` is
+   * synchronous, so nothing it appended can be acknowledged or sent before that fsync.
+   */
+  syncOnce<T>(run: () => T): T {
+    this.#syncDepth++;
+    try {
+      return run();
+    } finally {
+      this.#syncDepth--;
+      if (this.#syncDepth === 0 && this.#unsynced && this.#fd !== undefined) {
+        this.#unsynced = false;
+        fsyncSync(this.#fd);
+      }
+    }
   }
 
   /** Keeps the first `count` records and drops the rest (a tail that failed verification). */

@@ -154,7 +154,10 @@ class PbftConsensus implements Consensus {
       this.#context.log.log("warn", "pbft.malformed_messages", { from: opened.from, count: opened.malformed });
     }
     const now = this.#context.now();
-    for (const message of opened.messages) this.#replica.receive(opened.from, message, now);
+    // Commits in one frame often release many batches: their blocks share one fsync.
+    this.#context.chain.syncOnce(() => {
+      for (const message of opened.messages) this.#replica.receive(opened.from, message, now);
+    });
     return {};
   }
 
