@@ -10,7 +10,9 @@
  * Env: BENCH_CLIENTS (256), BENCH_TXS (classic 3000, batch 10000), BENCH_PROFILE_DIR
  * (write a V8 CPU profile of each node there).
  */
+import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { loadavg } from "node:os";
 import { startCluster } from "../test/chain/helpers/chain-cluster.ts";
 import type { TestCluster } from "../test/chain/helpers/chain-cluster.ts";
 
@@ -37,6 +39,20 @@ function call(url: string, method: "GET" | "POST", body?: unknown): Promise<{ st
     if (payload) req.write(payload);
     req.end();
   });
+}
+
+/** CPU time (user + system) the node processes used so far, in ms; undefined where /proc is missing. */
+function cpuMs(cluster: TestCluster): number | undefined {
+  try {
+    let ticks = 0;
+    for (const node of cluster.nodes) {
+      const fields = readFileSync(`/proc/${node.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -78,7 +94,9 @@ async function runMode(mode: "classic" | "batch") {
     let following = true;
     const follower = (async () => {
       while (following) {
-        const page = (await call(`${vp3!.url}/peer/blocks?from=${height}`, "GET")).json;
+        const fetched = await call(`${vp3!.url}/peer/blocks?from=${height}`, "GET").catch(() => undefined);
+        if (!fetched) continue;
+        const page = fetched.json;
         const now = performance.now();
         for (const block of page.blocks) {
           for (const tx of block.transactions) {
@@ -91,6 +109,7 @@ async function runMode(mode: "classic" | "batch") {
       }
     })();
 
+    const cpuBefore = cpuMs(cluster);
     const total = TXS[mode];
     const latencies: number[] = [];
     let next = 0;
@@ -106,7 +125,7 @@ async function runMode(mode: "classic" | "batch") {
         const node = cluster.nodes[client % cluster.nodes.length]!;
         for (let i = next++; i < total; i = next++) {
           const t0 = performance.now();
-          const reply = await call(`${node.url}/chaincode`, "POST", invokeBody(i));
+          const reply = await call(`${node.url}/chaincode`, "POST", invokeBody(i)).catch((error: unknown) => ({ status: 0, json: { error: String(error) } }));
           if (reply.json.result?.status !== "OK") {
             refused++;
             continue;
@@ -120,6 +139,8 @@ async function runMode(mode: "classic" | "batch") {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpuMs(cluster);
+    const cpuUsed = cpuAfter === undefined || cpuBefore === undefined ? undefined : cpuAfter - cpuBefore;
     clearInterval(progress);
     following = false;
     await follower;
@@ -134,6 +155,7 @@ async function runMode(mode: "classic" | "batch") {
       refused,
       blocks,
       view_changes: status.consensus.view_changes,
+      node_cpu_ms_per_tx: cpuUsed === undefined ? null : Math.round((cpuUsed / Math.max(1, done)) * 100) / 100,
       seconds: Math.round(seconds * 100) / 100,
     };
     console.log(`${mode}: ${JSON.stringify(result)}`);
@@ -156,6 +178,9 @@ console.log(
     batch_p50_ms: batch.p50_ms,
     classic_blocks: classic.blocks,
     batch_blocks: batch.blocks,
+    classic_node_cpu_ms_per_tx: classic.node_cpu_ms_per_tx,
+    batch_node_cpu_ms_per_tx: batch.node_cpu_ms_per_tx,
+    load_average_1m: loadavg()[0],
     clients: CLIENTS,
     nodes: 4,
   }),

@@ -96,13 +96,19 @@ export function requestKey(request: Pick<PbftRequest, "client" | "number">): str
   return `${request.client}:${request.number}`;
 }
 
-/** What a request's authenticator covers: everything but the authenticator. */
+/**
+ * What a request's authenticator covers: everything but the authenticator. Digests use
+ * plain JSON.stringify, not canonical JSON (a third of a node's CPU under load went to
+ * sorting keys): every replica digests the same parsed text, and JSON.parse keeps its key
+ * order, so equal messages give equal digests; a sender that reorders keys only makes
+ * its own request or batch fail to verify.
+ */
 export function requestDigest(request: Omit<PbftRequest, "auth">): string {
-  return sha256Hex(canonicalJson({ client: request.client, number: request.number, operation: request.operation }));
+  return sha256Hex(JSON.stringify([request.client, request.number, request.operation]));
 }
 
 export function batchDigest(batch: PbftBatch): string {
-  return sha256Hex(canonicalJson(batch));
+  return sha256Hex(JSON.stringify([batch.proposer, batch.timestamp, batch.requests]));
 }
 
 export function viewChangeText(body: ViewChange): string {
