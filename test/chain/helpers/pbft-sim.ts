@@ -80,7 +80,11 @@ export function blockHash(block: Omit<SimBlock, "hash">): string {
   return createHash("sha256").update(JSON.stringify([block.number, block.seq, block.proposer, block.timestamp, block.requests, block.previous])).digest("hex");
 }
 
-export type Lie = "equivocate" | "wrong_digest" | "outside_watermarks";
+/**
+ * equivocate: two pre-prepares to everyone; split: another one to the first backup only;
+ * three_way: a different one to each backup.
+ */
+export type Lie = "equivocate" | "split" | "three_way" | "wrong_digest" | "outside_watermarks";
 
 export interface SimOptions {
   size?: number;
@@ -281,7 +285,7 @@ export class SimNetwork {
 
   #send(node: SimNode, to: string, message: PbftMessage): void {
     if (node.crashed) return;
-    for (const variant of this.#lie(node, message)) {
+    for (const variant of this.#lie(node, message, to)) {
       const frame = node.codec.seal(to, [variant]);
       this.wire.push({ from: node.id, to, frame });
       if (this.random() < this.options.dropRate) continue;
@@ -294,12 +298,21 @@ export class SimNetwork {
   }
 
   /** What a lying primary sends instead of its honest pre-prepares. */
-  #lie(node: SimNode, message: PbftMessage): PbftMessage[] {
+  #lie(node: SimNode, message: PbftMessage, to: string): PbftMessage[] {
     if (node.lie === undefined || message.type !== "preprepare") return [message];
     switch (node.lie) {
+      case "split": {
+        if (to !== this.ids.find((id) => id !== node.id)) return [message];
+        const other: PbftBatch = { ...message.batch, timestamp: message.batch.timestamp + 1 };
+        return [{ ...message, batch: other, digest: batchDigest(other) }];
+      }
       case "equivocate": {
         const other: PbftBatch = { ...message.batch, timestamp: message.batch.timestamp + 1 };
         return [message, { ...message, batch: other, digest: batchDigest(other) }];
+      }
+      case "three_way": {
+        const other: PbftBatch = { ...message.batch, timestamp: message.batch.timestamp + 1 + this.ids.indexOf(to) };
+        return [{ ...message, batch: other, digest: batchDigest(other) }];
       }
       case "wrong_digest":
         return [{ ...message, digest: "0".repeat(64) }];
