@@ -18,6 +18,8 @@ import { parseBlock, parseTransaction } from "./wire-format.ts";
 export const PBFT_CHECKPOINT_INTERVAL = 32;
 /** L: the primary assigns at most this many numbers above the last stable checkpoint. */
 export const PBFT_WATERMARK_WINDOW = 4 * PBFT_CHECKPOINT_INTERVAL;
+/** batch mode: batches in progress at once before the next one waits and grows. */
+const MAX_BATCHES_IN_PROGRESS = 4;
 const TICK_MS = 20;
 const STATUS_INTERVAL_MS = 500;
 const REQUEST_TIMEOUT_MS = 2_000;
@@ -106,6 +108,7 @@ class PbftConsensus implements Consensus {
         mode,
         batchSize,
         batchTimeoutMs,
+        maxBatchesInProgress: MAX_BATCHES_IN_PROGRESS,
         requestTimeoutMs: REQUEST_TIMEOUT_MS + 2 * batchTimeoutMs,
         viewChangeTimeoutMs: VIEW_CHANGE_TIMEOUT_MS,
         statusIntervalMs: STATUS_INTERVAL_MS,

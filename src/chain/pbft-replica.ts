@@ -84,6 +84,13 @@ export interface ReplicaOptions {
   mode: BatchMode;
   batchSize: number;
   batchTimeoutMs: number;
+  /**
+   * batch and "" modes: most batches in progress (assigned, not yet executed) at once. While
+   * that many are on their way, requests wait and the next batch grows (as in Castro's BFT
+   * library), so under load the protocol cost is shared by many requests. Classic mode
+   * pipelines up to the high watermark.
+   */
+  maxBatchesInProgress: number;
   /** How long a known request may wait for execution before this replica moves to change the view. */
   requestTimeoutMs: number;
   /** How long to wait for a new-view once a quorum asked for it (doubles each time it fails). */
@@ -387,6 +394,7 @@ export class PbftReplica {
     while (this.#pending.length > 0 && this.#nextSeq <= this.#stable.seq + watermarkWindow) {
       const oldest = this.#pending[0]?.arrivedAt ?? now;
       if (mode === "batch" && this.#pending.length < batchSize && now - oldest < batchTimeoutMs) break;
+      if (mode !== "classic" && this.#nextSeq - 1 - this.#lastExecuted >= this.#options.maxBatchesInProgress && this.#pending.length < batchSize) break;
       const take = mode === "classic" ? 1 : Math.min(batchSize, this.#pending.length);
       const requests = this.#pending.splice(0, take).map((p) => p.request);
       for (const request of requests) {
@@ -517,6 +525,7 @@ export class PbftReplica {
     }
     if (progressed) {
       this.#progressDeadline = this.#outstanding.size > 0 ? now + this.#options.requestTimeoutMs : undefined;
+      this.#cut(now);
     }
   }
 

@@ -210,6 +210,7 @@ export class SimNetwork {
         mode: this.options.mode,
         batchSize: this.options.batchSize,
         batchTimeoutMs: this.options.batchTimeoutMs,
+        maxBatchesInProgress: 2,
         requestTimeoutMs: 300,
         viewChangeTimeoutMs: 400,
         statusIntervalMs: 100,
