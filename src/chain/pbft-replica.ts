@@ -373,6 +373,7 @@ export class PbftReplica {
     if (this.#env.isExecuted(request)) return;
     const key = requestKey(request);
     if (!this.#outstanding.has(key)) {
+      if (this.#outstanding.size >= MAX_PENDING) return;
       this.#outstanding.set(key, { request, local: false, broadcast: true });
       this.#armProgress(now);
     }
@@ -619,6 +620,13 @@ export class PbftReplica {
   }
 
   #storeViewChange(signed: SignedViewChange): void {
+    // Only each replica's latest counts (a later view-change supersedes its earlier ones), which bounds what is kept.
+    for (const [view, votes] of this.#viewChanges) {
+      const held = votes.get(signed.body.replica);
+      if (held && view > signed.body.view) return;
+      if (held && view < signed.body.view) votes.delete(signed.body.replica);
+      if (votes.size === 0) this.#viewChanges.delete(view);
+    }
     let votes = this.#viewChanges.get(signed.body.view);
     if (!votes) this.#viewChanges.set(signed.body.view, (votes = new Map()));
     votes.set(signed.body.replica, signed);
