@@ -92,6 +92,7 @@ async function runMode(mode: "classic" | "batch") {
     const waiters = new Map<string, () => void>();
     const committedAt = new Map<string, number>();
     let height = (await call(`${vp3!.url}/chain`, "GET")).json.height as number;
+    const startHeight = height;
     let following = true;
     const follower = (async () => {
       while (following) {
@@ -147,7 +148,7 @@ async function runMode(mode: "classic" | "batch") {
     await follower;
     latencies.sort((a, b) => a - b);
     const status = (await call(`${vp3!.url}/status`, "GET")).json;
-    const blocks = status.height - 2;
+    const blocks = height - startHeight;
     const result = {
       tps: Math.round(done / seconds),
       p50_ms: Math.round(percentile(latencies, 50) * 10) / 10,
