@@ -149,6 +149,7 @@ async function runMode(mode: "classic" | "batch") {
     latencies.sort((a, b) => a - b);
     const status = (await call(`${vp3!.url}/status`, "GET")).json;
     const blocks = height - startHeight;
+    console.log(`${mode}: followed ${blocks} blocks; vp3 reports height ${status.height}`);
     const result = {
       tps: Math.round(done / seconds),
       p50_ms: Math.round(percentile(latencies, 50) * 10) / 10,
