@@ -40,6 +40,7 @@ const REPLAY_WINDOW = 4096;
 export class FrameCodec {
   readonly #options: FrameCodecOptions;
   readonly #sent = new Map<string, number>();
+  readonly #texts = new WeakMap<PbftMessage, string>();
   readonly #received = new Map<string, { epoch: number; highest: number; counters: Set<number> }>();
 
   constructor(options: FrameCodecOptions) {
@@ -52,8 +53,18 @@ export class FrameCodec {
     const counter = (this.#sent.get(to) ?? 0) + 1;
     this.#sent.set(to, counter);
     const head = `${this.#options.selfId}\n${to}\n${this.#options.epoch}\n${counter}\n`;
-    const json = JSON.stringify(messages);
+    const json = `[${messages.map((message) => this.#serialized(message)).join(",")}]`;
     return `${head}${mac(key, head, json)}\n${json}`;
+  }
+
+  /** A multicast message is one object queued for every peer: serialize it once. */
+  #serialized(message: PbftMessage): string {
+    let text = this.#texts.get(message);
+    if (text === undefined) {
+      text = JSON.stringify(message);
+      this.#texts.set(message, text);
+    }
+    return text;
   }
 
   open(frame: string): OpenedFrame {
