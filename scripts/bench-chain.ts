@@ -118,6 +118,7 @@ async function runMode(mode: "classic" | "batch") {
     let next = 0;
     let done = 0;
     let refused = 0;
+    let firstRefusal: string | undefined;
     const started = performance.now();
     const progress = setInterval(() => {
       const seconds = (performance.now() - started) / 1000;
@@ -131,6 +132,7 @@ async function runMode(mode: "classic" | "batch") {
           const reply = await call(`${node.url}/chaincode`, "POST", invokeBody(i)).catch((error: unknown) => ({ status: 0, json: { error: String(error) } }));
           if (reply.json.result?.status !== "OK") {
             refused++;
+            firstRefusal ??= JSON.stringify(reply.json).slice(0, 200);
             continue;
           }
           const uuid = reply.json.result.message as string;
@@ -156,6 +158,7 @@ async function runMode(mode: "classic" | "batch") {
       p99_ms: Math.round(percentile(latencies, 99) * 10) / 10,
       committed: done,
       refused,
+      ...(firstRefusal ? { first_refusal: firstRefusal } : {}),
       blocks,
       view_changes: status.consensus.view_changes,
       node_cpu_ms_per_tx: cpuUsed === undefined ? null : Math.round((cpuUsed / Math.max(1, done)) * 100) / 100,
