@@ -22,7 +22,8 @@ const TXS: Record<"classic" | "batch", number> = {
   classic: Number(process.env["BENCH_TXS"] ?? 3_000),
   batch: Number(process.env["BENCH_TXS"] ?? 10_000),
 };
-const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+// Idle sockets close before the node's 5 s keep-alive timeout would close them under a request.
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, timeout: 4_000 });
 
 function call(url: string, method: "GET" | "POST", body?: unknown): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
