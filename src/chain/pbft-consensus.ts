@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Block, Transaction } from "./block.ts";
 import { computeBlockHash, timestampFromMillis, timestampToMillis } from "./block.ts";
 import type { Consensus, ConsensusContext, ConsensusStatus, FrameReceipt, MessageReply, SubmitOutcome } from "./consensus.ts";
@@ -7,6 +8,7 @@ import type { LogLevel } from "./logger.ts";
 import { errorMessage } from "./logger.ts";
 import { derivePairKeys } from "./pair-keys.ts";
 import { FrameCodec } from "./pbft-frames.ts";
+import { PbftLogFile } from "./pbft-log.ts";
 import { requestKey } from "./pbft-messages.ts";
 import type { PbftBatch } from "./pbft-messages.ts";
 import { PbftReplica } from "./pbft-replica.ts";
@@ -75,6 +77,7 @@ class PbftConsensus implements Consensus {
   readonly #links = new Map<string, FrameLink>();
   readonly #http = new HttpClient();
   readonly #executedKeys = new Set<string>();
+  readonly #pbftLog: PbftLogFile;
   /** Hashes of blocks being applied by state transfer (their origin is proven by then). */
   readonly #certified = new Set<string>();
   #lastRequestNumber = 0;
@@ -98,6 +101,7 @@ class PbftConsensus implements Consensus {
       executed = Math.max(executed, meta.pbft_seq);
     }
     const stableSeq = Math.floor(executed / PBFT_CHECKPOINT_INTERVAL) * PBFT_CHECKPOINT_INTERVAL;
+    this.#pbftLog = new PbftLogFile(join(config.data_dir, "pbft-log.jsonl"));
     const { mode, batch_size: batchSize, batch_timeout_ms: batchTimeoutMs } = config.consensus;
     this.#replica = new PbftReplica(
       {
@@ -114,6 +118,7 @@ class PbftConsensus implements Consensus {
         statusIntervalMs: STATUS_INTERVAL_MS,
         executed,
         stable: { seq: stableSeq, digest: this.#digestAt(stableSeq) },
+        recovered: this.#pbftLog.log.recovered(),
         now: now(),
       },
       {
@@ -126,6 +131,7 @@ class PbftConsensus implements Consensus {
         verify: (replica, text, signature) => keys.verify(replica, text, signature),
         startTransfer: (target) => void this.#transfer(target),
         log: (event, fields) => log.log(EVENT_LEVELS[event] ?? "info", event, fields),
+        persist: (record) => this.#pbftLog.append(record),
       },
     );
     for (const peer of config.peers) {
@@ -202,6 +208,7 @@ class PbftConsensus implements Consensus {
     clearInterval(this.#ticker);
     for (const link of this.#links.values()) link.close();
     this.#http.close();
+    this.#pbftLog.close();
   }
 
   /** Unique per node across restarts: microseconds of the wall clock, or one more than the last. */

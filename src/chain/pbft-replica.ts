@@ -62,7 +62,18 @@ export interface ReplicaEnvironment {
    */
   startTransfer(target: TransferTarget): void;
   log(event: string, fields: Record<string, unknown>): void;
+  /**
+   * Keeps what this replica must not forget across a restart: what it prepared (P) and
+   * pre-prepared (Q) above its stable checkpoint, which its view-changes vouch for. A
+   * replica that forgot them could let a new view drop a committed batch.
+   */
+  persist(record: PersistRecord): void;
 }
+
+export type PersistRecord =
+  | { type: "prepared"; entry: PreparedEntry }
+  | { type: "preprepared"; entry: CertEntry }
+  | { type: "stable"; seq: number };
 
 export interface TransferTarget {
   seq: number;
@@ -99,6 +110,8 @@ export interface ReplicaOptions {
   /** What this replica has executed already (from its ledger). */
   executed: number;
   stable: Checkpoint;
+  /** What `persist` kept before a restart (entries at or below `stable` are ignored). */
+  recovered?: { prepared: PreparedEntry[]; prePrepared: CertEntry[] };
   now: number;
 }
 
@@ -226,6 +239,17 @@ export class PbftReplica {
     this.#clock = options.now;
     this.#nextStatusAt = options.now + options.statusIntervalMs;
     this.#executedAtLastCheck = options.executed;
+    for (const entry of options.recovered?.prePrepared ?? []) {
+      if (entry.seq <= options.stable.seq) continue;
+      const slot = this.#slot(entry.seq);
+      slot.prePrepared.set(entry.digest, Math.max(entry.view, slot.prePrepared.get(entry.digest) ?? 0));
+      this.#nextSeq = Math.max(this.#nextSeq, entry.seq + 1);
+    }
+    for (const entry of options.recovered?.prepared ?? []) {
+      if (entry.seq <= options.stable.seq) continue;
+      const slot = this.#slot(entry.seq);
+      if (!slot.prepared || slot.prepared.view < entry.view) slot.prepared = { view: entry.view, digest: entry.digest, batch: entry.batch };
+    }
   }
 
   get view(): number {
@@ -410,6 +434,7 @@ export class PbftReplica {
       const slot = this.#slot(seq);
       slot.prePrepare = { view: this.#view, digest, batch };
       slot.prePrepared.set(digest, this.#view);
+      this.#env.persist({ type: "preprepared", entry: { seq, view: this.#view, digest } });
       this.#broadcast({ type: "preprepare", view: this.#view, seq, digest, batch });
     }
   }
@@ -455,6 +480,7 @@ export class PbftReplica {
     const slot = this.#slot(seq);
     slot.prePrepare = { view, digest, batch };
     slot.prePrepared.set(digest, Math.max(view, slot.prePrepared.get(digest) ?? 0));
+    this.#env.persist({ type: "preprepared", entry: { seq, view, digest } });
     if (seq > this.#lastExecuted) for (const request of batch?.requests ?? []) this.#assigned.add(requestKey(request));
     if (this.primaryOf(view) !== this.id) {
       this.#vote(slot.prepares, view, digest, this.id);
@@ -485,7 +511,10 @@ export class PbftReplica {
     const key = voteKey(pp.view, pp.digest);
     const prepares = slot.prepares.get(key)?.size ?? 0;
     if (prepares < this.quorum - 1) return;
-    if (!slot.prepared || slot.prepared.view < pp.view) slot.prepared = { view: pp.view, digest: pp.digest, batch: pp.batch };
+    if (!slot.prepared || slot.prepared.view < pp.view || slot.prepared.digest !== pp.digest) {
+      slot.prepared = { view: pp.view, digest: pp.digest, batch: pp.batch };
+      this.#env.persist({ type: "prepared", entry: { seq, view: pp.view, digest: pp.digest, batch: pp.batch } });
+    }
     if (!slot.commitSent.has(key)) {
       slot.commitSent.add(key);
       this.#vote(slot.commits, pp.view, pp.digest, this.id);
@@ -553,6 +582,7 @@ export class PbftReplica {
 
   #makeStable(checkpoint: Checkpoint): void {
     this.#stable = checkpoint;
+    this.#env.persist({ type: "stable", seq: checkpoint.seq });
     for (const seq of [...this.#slots.keys()]) if (seq <= checkpoint.seq) this.#slots.delete(seq);
     for (const seq of [...this.#checkpointVotes.keys()]) if (seq <= checkpoint.seq) this.#checkpointVotes.delete(seq);
     for (const seq of [...this.#ownCheckpoints.keys()]) if (seq < checkpoint.seq) this.#ownCheckpoints.delete(seq);

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { derivePairKeys } from "../../../src/chain/pair-keys.ts";
 import { FrameCodec } from "../../../src/chain/pbft-frames.ts";
+import { PbftLog } from "../../../src/chain/pbft-log.ts";
 import { batchDigest, requestKey } from "../../../src/chain/pbft-messages.ts";
 import type { PbftBatch, PbftMessage, PbftRequest } from "../../../src/chain/pbft-messages.ts";
 import { PbftReplica } from "../../../src/chain/pbft-replica.ts";
@@ -134,6 +135,7 @@ export class SimNetwork {
   readonly #pairKeys: Map<string, Map<string, Buffer>>;
   readonly #signers: Map<string, PeerKeys>;
   #epoch = 1;
+  readonly #persisted = new Map<string, PbftLog>();
 
   constructor(options: SimOptions = {}) {
     this.options = {
@@ -172,6 +174,9 @@ export class SimNetwork {
     const signer = this.#signers.get(id)!;
     const K = this.options.checkpointInterval;
     const executed = ledger.lastSeq;
+    // What survives a restart besides the ledger (lost with it on a wipe).
+    const persisted = ledger === previous?.ledger ? (this.#persisted.get(id) ?? new PbftLog()) : new PbftLog();
+    this.#persisted.set(id, persisted);
     const stableSeq = Math.floor(executed / K) * K;
     const node: SimNode = {
       id,
@@ -200,6 +205,9 @@ export class SimNetwork {
       verify: (replica, text, signature) => signer.verify(replica, text, signature),
       startTransfer: (target) => this.#at(this.now + 5, () => this.#transfer(node, target)),
       log: (event, fields) => this.logs.push({ node: id, event, fields }),
+      persist: (record) => {
+        persisted.apply(record);
+      },
     };
     node.replica = new PbftReplica(
       {
@@ -216,6 +224,7 @@ export class SimNetwork {
         statusIntervalMs: 100,
         executed,
         stable: { seq: stableSeq, digest: ledger.digestAt(stableSeq) },
+        recovered: persisted.recovered(),
         now: this.now,
       },
       env,
