@@ -5,6 +5,7 @@ import { canonicalJson } from "./canonical-json.ts";
 import type { ChaincodeResult } from "./chaincode.ts";
 import { executeBlock, executeTransaction, queryChaincode } from "./executor.ts";
 import { LedgerFile } from "./ledger-file.ts";
+import type { LedgerDurability } from "./ledger-file.ts";
 import type { Logger } from "./logger.ts";
 import { parseBlock } from "./wire-format.ts";
 import { StateOverlay, WorldState } from "./world-state.ts";
@@ -15,6 +16,8 @@ export interface ChainOptions {
   /** The cluster's block 0; a ledger that starts differently belongs to another cluster. */
   genesis: Block;
   log: Logger;
+  /** When appended blocks reach the disk (default "each": before `propose`/`apply` return). */
+  durability?: LedgerDurability;
 }
 
 export interface CommittedTransaction {
@@ -70,6 +73,7 @@ export class Chain {
   static open(options: ChainOptions): Chain {
     const { file, contents } = LedgerFile.open(join(options.dataDir, "ledger.jsonl"));
     const chain = new Chain(file, options.log);
+    file.durability = options.durability ?? "each";
     if (contents.droppedBytes > 0) {
       options.log.log("warn", "ledger.torn_tail_dropped", { bytes: contents.droppedBytes });
     }
@@ -191,6 +195,11 @@ export class Chain {
     this.#file.append(block);
     this.#commit(block, verdict.writes);
     return { ok: true, outcome: "APPENDED" };
+  }
+
+  /** Runs `run` (synchronous) with the blocks it commits written to disk by one fsync at its end. */
+  syncOnce<T>(run: () => T): T {
+    return this.#file.syncOnce(run);
   }
 
   /** Calls `listener` after each block is committed; answers a function that unsubscribes. */

@@ -2,7 +2,7 @@ import type { ConsensusMode, ConsensusPlugin, NodeConfig } from "../lib/node-con
 import type { Block, Transaction } from "./block.ts";
 import type { Chain } from "./chain.ts";
 import type { Logger } from "./logger.ts";
-import type { PeerMessage } from "./peer-envelope.ts";
+import type { PeerMessage, RejectionReason } from "./peer-envelope.ts";
 import type { PeerKeys } from "./peer-keys.ts";
 import type { PeerTransport } from "./peer-transport.ts";
 
@@ -27,6 +27,12 @@ export interface Consensus {
   /** A message whose signature and membership are already checked; answers the HTTP reply. */
   onMessage(message: PeerMessage): Promise<MessageReply>;
   /**
+   * Optional: takes a raw `POST /peer/frame` body, a batch of messages the plugin
+   * authenticates itself (pbft: per-pair MACs, much cheaper than a signature per
+   * message). A refusal names one of the counted rejection reasons.
+   */
+  receiveFrame?(frame: string): FrameReceipt;
+  /**
    * Whether a block not made here comes from whoever may make it (noops: signed by the
    * leader; pbft: a commit certificate). Null when it does, else the reason.
    */
@@ -38,6 +44,8 @@ export interface Consensus {
 }
 
 export type SubmitOutcome = { ok: true } | { ok: false; reason: "REFUSED" | "UNAVAILABLE"; message: string };
+
+export type FrameReceipt = { rejected?: undefined } | { rejected: RejectionReason; error: string };
 
 export interface MessageReply {
   status: number;

@@ -9,6 +9,8 @@ export interface HttpRequest {
   method: "GET" | "POST";
   /** Sent as JSON when present. */
   body?: unknown;
+  /** Sent as it is (text/plain), instead of `body`. */
+  text?: string;
   timeoutMs: number;
   /** Replies larger than this are cut off and fail. */
   maxResponseBytes: number;
@@ -31,10 +33,11 @@ export class HttpClient {
         clearTimeout(timer);
         resolve(result);
       };
-      const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body), "utf8");
+      const payload =
+        req.text !== undefined ? Buffer.from(req.text, "utf8") : req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body), "utf8");
       const headers: Record<string, string | number> = { accept: "application/json" };
       if (payload) {
-        headers["content-type"] = "application/json";
+        headers["content-type"] = req.text !== undefined ? "text/plain" : "application/json";
         headers["content-length"] = payload.length;
       }
       let outgoing: ReturnType<typeof request>;

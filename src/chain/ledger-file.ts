@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 export interface LedgerFileContents {
@@ -14,7 +14,22 @@ export interface LedgerFileContents {
  * returns, so a block that was acknowledged is on disk. At open, a last line without its
  * newline or that does not parse is a torn write: it and anything after it are cut off.
  */
+/**
+ * When appends reach the disk. "each": fsync'd before `append` returns. "background":
+ * written at once (a killed process loses nothing, the kernel holds it) and fsync'd off the
+ * event loop at most BACKGROUND_SYNC_MS later, so only a power cut can cost the newest
+ * blocks; for pbft, whose quorum holds every committed block and gives a node that lost
+ * some back by state transfer.
+ */
+export type LedgerDurability = "each" | "background";
+
+const BACKGROUND_SYNC_MS = 50;
+
 export class LedgerFile {
+  #syncDepth = 0;
+  #unsynced = false;
+  #durability: LedgerDurability = "each";
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
   readonly path: string;
   #fd: number | undefined;
   /** Byte offset where each record ends, so the file can be cut back to N records. */
@@ -64,15 +79,48 @@ export class LedgerFile {
     return this.#ends.length;
   }
 
-  /** Appends one record and waits until it is on disk. */
+  /** Appends one record and waits until it is on disk (inside `syncOnce`: until that ends). */
   append(record: unknown): void {
     const fd = this.#requireOpen();
     const line = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
     const offset = this.#ends.at(-1) ?? 0;
     let written = 0;
     while (written < line.length) written += writeSync(fd, line, written, line.length - written, offset + written);
-    fsyncSync(fd);
+    if (this.#durability === "background") this.#syncSoon();
+    else if (this.#syncDepth > 0) this.#unsynced = true;
+    else fsyncSync(fd);
     this.#ends.push(offset + line.length);
+  }
+
+  set durability(durability: LedgerDurability) {
+    this.#durability = durability;
+  }
+
+  #syncSoon(): void {
+    if (this.#syncTimer !== undefined) return;
+    this.#syncTimer = setTimeout(() => {
+      this.#syncTimer = undefined;
+      const fd = this.#fd;
+      // A failure here leaves the data where a killed process leaves it: written, not yet durable.
+      if (fd !== undefined) fsync(fd, () => {});
+    }, BACKGROUND_SYNC_MS);
+  }
+
+  /**
+   * Group commit: appends made while `run` runs share one fsync at its end. `run` is
+   * synchronous, so nothing it appended can be acknowledged or sent before that fsync.
+   */
+  syncOnce<T>(run: () => T): T {
+    this.#syncDepth++;
+    try {
+      return run();
+    } finally {
+      this.#syncDepth--;
+      if (this.#syncDepth === 0 && this.#unsynced && this.#fd !== undefined) {
+        this.#unsynced = false;
+        fsyncSync(this.#fd);
+      }
+    }
   }
 
   /** Keeps the first `count` records and drops the rest (a tail that failed verification). */
@@ -87,6 +135,11 @@ export class LedgerFile {
 
   close(): void {
     if (this.#fd === undefined) return;
+    if (this.#syncTimer !== undefined) {
+      clearTimeout(this.#syncTimer);
+      this.#syncTimer = undefined;
+      fsyncSync(this.#fd);
+    }
     closeSync(this.#fd);
     this.#fd = undefined;
   }

@@ -43,6 +43,9 @@ function readConfig(input: unknown): NodeConfig {
   const peers = readPeers(root["peers"]);
   const privateKey = readString(root, "private_key", "private_key");
 
+  if (plugin === "pbft" && peers.length < 4) {
+    fail(`consensus.plugin "pbft" needs at least 4 peers (N >= 3f+1 with f >= 1), not ${peers.length}`);
+  }
   const self = peers.find((peer) => peer.id === nodeId);
   if (!self) fail(`node_id "${nodeId}" is not one of the peers (${peers.map((p) => p.id).join(", ")})`);
   const privateKeyObject = parseKey(() => createPrivateKey(privateKey), "private_key", "private");

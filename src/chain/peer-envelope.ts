@@ -16,7 +16,8 @@ export interface SignedEnvelope {
   signature: string;
 }
 
-export const REJECTION_REASONS = ["malformed", "non_member", "bad_signature", "misdirected"] as const;
+/** Why a node-to-node message was refused; the last two concern MAC'd PBFT frames (pbft-frames.ts). */
+export const REJECTION_REASONS = ["malformed", "non_member", "bad_signature", "misdirected", "bad_mac", "replayed"] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 export type OpenedEnvelope = { ok: true; message: PeerMessage } | { ok: false; reason: RejectionReason; error: string };

@@ -47,6 +47,8 @@ const REJECTION_STATUS: Readonly<Record<RejectionReason, number>> = {
   non_member: 403,
   bad_signature: 401,
   misdirected: 403,
+  bad_mac: 401,
+  replayed: 409,
 };
 
 /**
@@ -148,6 +150,20 @@ export function createRestApi(options: RestApiOptions): ApiHandler & { rejection
           return { status: REJECTION_STATUS[opened.reason], body: { Error: opened.error } };
         }
         return consensus.onMessage(opened.message);
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/peer\/frame$/,
+      handle: (_, request) => {
+        if (!consensus.receiveFrame) return notFound(`consensus ${consensus.plugin} takes no frames`);
+        const received = consensus.receiveFrame(request.body);
+        if (received.rejected) {
+          rejected[received.rejected]++;
+          log.log("warn", "peer.message_rejected", { reason: received.rejected, error: received.error });
+          return { status: REJECTION_STATUS[received.rejected], body: { Error: received.error } };
+        }
+        return { status: 200, body: { ok: true } };
       },
     },
   ];

@@ -34,5 +34,8 @@ export function clusterNodeConfigs(cluster: Cluster, layout: NodeLayout, consens
   }));
 }
 
-/** Consensus plugins the chain node program runs (drivers that run it declare these). */
-export const NODE_PLUGINS: readonly ConsensusPlugin[] = ["noops"];
+/**
+ * Consensus plugins the chain node program runs (drivers that run it declare these); pbft
+ * needs 4 nodes or more, which the operator API checks.
+ */
+export const NODE_PLUGINS: readonly ConsensusPlugin[] = ["noops", "pbft"];

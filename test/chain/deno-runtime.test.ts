@@ -39,4 +39,22 @@ describe("the chain node under Deno", () => {
       await cluster.close();
     }
   });
+
+  it("a pbft cluster with a Deno primary and a Deno backup agrees with its Node nodes", async () => {
+    const cluster = await startCluster({ size: 4, plugin: "pbft", mode: "batch", batchSize: 10, batchTimeoutMs: 100, runtimeFor: (id) => (id === "vp0" || id === "vp2" ? [deno, "run", "-A"] : undefined) });
+    try {
+      const [, vp1, , vp3] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0], typeof cluster.nodes[0]];
+      const deployed = await vp1.rpc("deploy", { type: 1, chaincodeID: { name: "example02" }, ctorMsg: { function: "init", args: ["a", "10", "b", "5"] } });
+      assert.equal(deployed.body.result?.status, "OK", JSON.stringify(deployed.body));
+      const invoked = await vp3.rpc("invoke", { type: 1, chaincodeID: { name: "example02" }, ctorMsg: { function: "invoke", args: ["a", "b", "3"] } });
+      const uuid = invoked.body.result.message as string;
+      for (const node of cluster.nodes) {
+        await waitFor(`${node.id} to commit`, async () => (await getJson(`${node.url}/transactions/${uuid}`)).status === 200);
+      }
+      const heads = await Promise.all(cluster.nodes.map(async (node) => (await getJson(`${node.url}/chain`)).body));
+      for (const head of heads) assert.deepEqual(head, heads[0]);
+    } finally {
+      await cluster.close();
+    }
+  });
 });

@@ -61,6 +61,16 @@ describe("genesis", () => {
 });
 
 describe("chain", () => {
+  it("with background durability a block is in the file at once, before its fsync, and survives close and reopen", () => {
+    const chain = Chain.open({ dataDir: join(dir, "bg"), genesis, log: silentLogger, durability: "background" });
+    const block = propose(chain, tx("deploy", { name: "map" }, "init", []));
+    assert.equal(readFileSync(join(dir, "bg", "ledger.jsonl"), "utf8").trim().split("\n").length, 2, "written before propose returned");
+    chain.close();
+    const reopened = Chain.open({ dataDir: join(dir, "bg"), genesis, log: silentLogger, durability: "background" });
+    assert.equal(reopened.head.hash, block.hash);
+    reopened.close();
+  });
+
   it("a fresh chain has height 1: just genesis", () => {
     const chain = open();
     assert.equal(chain.height, 1);

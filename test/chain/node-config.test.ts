@@ -81,12 +81,12 @@ describe("chain-node command line", () => {
     assert.match(result.stderr, /cannot read config/);
   });
 
-  it("exits 2 for the pbft plugin until it is built", () => {
+  it("exits 2 for pbft with fewer than 4 peers", () => {
     const path = join(dir, "pbft.json");
     const config = { ...valid, data_dir: join(dir, "data"), listen: { host: "127.0.0.1", port: 1 }, consensus: { ...valid.consensus, plugin: "pbft" } };
     writeFileSync(path, JSON.stringify(config));
     const result = run("--config", path);
     assert.equal(result.status, 2);
-    assert.match(result.stderr, /pbft/);
+    assert.match(result.stderr, /consensus\.plugin "pbft" needs at least 4 peers/);
   });
 });

@@ -69,15 +69,6 @@ describe("a local cluster's full life through a real daemon", () => {
     assert.equal(d.nodeProcesses().length, 8);
   });
 
-  it("a pbft cluster on a local host is refused with a 400 until the node program has pbft", async () => {
-    const [host] = (await d.call("GET", "/api/hosts")).body.data;
-    const before = (await d.call("GET", "/api/clusters")).body.data.length;
-    const r = await d.call("POST", "/api/cluster", { host_id: host.id, consensus_plugin: "pbft", consensus_mode: "classic", size: 4 });
-    assert.equal(r.status, 400);
-    assert.match(r.body.error, /^consensus_plugin: pbft is not available on local hosts/);
-    assert.equal((await d.call("GET", "/api/clusters")).body.data.length, before);
-  });
-
   it("SIGTERM stops the daemon with exit 0 and the next daemon adopts the running nodes", { timeout: 120_000 }, async () => {
     await waitFor("two free clusters", async () => (await freeCount()) === 2, 60_000);
     const before = d.nodeProcesses().map((p) => p.pid).sort();

@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ConsensusMode, NodeConfig } from "../../../src/lib/node-config.ts";
+import type { ConsensusMode, ConsensusPlugin, NodeConfig } from "../../../src/lib/node-config.ts";
 import { generateNodeKeys } from "../../../src/lib/node-keys.ts";
 
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -228,6 +228,7 @@ export class TestNode {
 export interface ClusterOptions {
   size?: number;
   clusterId?: string;
+  plugin?: ConsensusPlugin;
   mode?: ConsensusMode;
   batchSize?: number;
   batchTimeoutMs?: number;
@@ -264,7 +265,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       listen: { host: "127.0.0.1", port: identity.port },
       data_dir: join(dir, identity.id),
       consensus: {
-        plugin: "noops",
+        plugin: options.plugin ?? "noops",
         mode: options.mode ?? "",
         batch_size: options.batchSize ?? 500,
         batch_timeout_ms: options.batchTimeoutMs ?? 1000,

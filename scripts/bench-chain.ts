@@ -1,0 +1,195 @@
+/**
+ * bench:chain — PBFT throughput and commit latency on a 4-node cluster of real node
+ * processes on this machine, classic and batch mode in the same run, under the same fixed
+ * client load: CLIENTS closed-loop clients, spread over the four nodes, each sending an
+ * example02 invoke and waiting until it is committed before sending the next, TXS
+ * transactions per mode. Commits are observed by following one backup's chain
+ * (GET /peer/blocks, a page per poll, every 10 ms when nothing is new), so latency is
+ * submit -> seen in a block there, to about 10 ms.
+ * Prints progress, then a last line of JSON.
+ *
+ * Env: BENCH_CLIENTS (256), BENCH_TXS (classic 3000, batch 10000), BENCH_PROFILE_DIR
+ * (write a V8 CPU profile of each node there).
+ */
+import { readFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { loadavg } from "node:os";
+import { startCluster } from "../test/chain/helpers/chain-cluster.ts";
+import type { TestCluster } from "../test/chain/helpers/chain-cluster.ts";
+
+const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 256);
+const TXS: Record<"classic" | "batch", number> = {
+  classic: Number(process.env["BENCH_TXS"] ?? 3_000),
+  batch: Number(process.env["BENCH_TXS"] ?? 10_000),
+};
+// Idle sockets close before the node's 5 s keep-alive timeout would close them under a request.
+const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, timeout: 4_000 });
+
+function call(url: string, method: "GET" | "POST", body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const target = new URL(url);
+    const req = request(
+      { host: target.hostname, port: target.port, method, path: `${target.pathname}${target.search}`, agent, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
+      },
+    );
+    req.on("error", reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+/** CPU time (user + system) the node processes used so far, in ms; undefined where /proc is missing. */
+function cpuMs(cluster: TestCluster): number | undefined {
+  try {
+    let ticks = 0;
+    for (const node of cluster.nodes) {
+      const fields = readFileSync(`/proc/${node.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const invokeBody = (id: number) => ({
+  jsonrpc: "2.0",
+  method: "invoke",
+  params: { type: 1, chaincodeID: { name: "example02" }, ctorMsg: { function: "invoke", args: ["a", "b", "1"] } },
+  id,
+});
+
+async function runMode(mode: "classic" | "batch") {
+  const profile = process.env["BENCH_PROFILE_DIR"];
+  const cluster: TestCluster = await startCluster({
+    size: 4,
+    plugin: "pbft",
+    mode,
+    batchSize: 500,
+    batchTimeoutMs: 10,
+    ...(profile ? { runtimeFor: () => [process.execPath, "--cpu-prof", `--cpu-prof-dir=${profile}/${mode}`] } : {}),
+  });
+  try {
+    const [vp0, , , vp3] = cluster.nodes;
+    const deployed = await call(`${vp0!.url}/chaincode`, "POST", {
+      jsonrpc: "2.0",
+      method: "deploy",
+      params: { type: 1, chaincodeID: { name: "example02" }, ctorMsg: { function: "init", args: ["a", "1000000000", "b", "0"] } },
+      id: 0,
+    });
+    if (deployed.json.result?.status !== "OK") throw new Error(`deploy failed: ${JSON.stringify(deployed.json)}`);
+
+    // Follow vp3's chain: every uuid seen in a block resolves its waiter.
+    const waiters = new Map<string, () => void>();
+    const committedAt = new Map<string, number>();
+    let height = (await call(`${vp3!.url}/chain`, "GET")).json.height as number;
+    let invokeBlocks = 0;
+    let following = true;
+    const follower = (async () => {
+      while (following) {
+        const fetched = await call(`${vp3!.url}/peer/blocks?from=${height}`, "GET").catch(() => undefined);
+        if (!fetched) continue;
+        const page = fetched.json;
+        const now = performance.now();
+        for (const block of page.blocks) {
+          if (block.transactions.some((tx: { type: number }) => tx.type === 2)) invokeBlocks++;
+          for (const tx of block.transactions) {
+            committedAt.set(tx.uuid, now);
+            waiters.get(tx.uuid)?.();
+          }
+          height = block.number + 1;
+        }
+        if (page.blocks.length === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+
+    const cpuBefore = cpuMs(cluster);
+    const total = TXS[mode];
+    const latencies: number[] = [];
+    let next = 0;
+    let done = 0;
+    let refused = 0;
+    let firstRefusal: string | undefined;
+    const started = performance.now();
+    const progress = setInterval(() => {
+      const seconds = (performance.now() - started) / 1000;
+      console.log(`${mode}: ${done}/${total} committed, ${(done / seconds).toFixed(0)} tx/s so far`);
+    }, 2_000);
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, client) => {
+        const node = cluster.nodes[client % cluster.nodes.length]!;
+        for (let i = next++; i < total; i = next++) {
+          const t0 = performance.now();
+          const reply = await call(`${node.url}/chaincode`, "POST", invokeBody(i)).catch((error: unknown) => ({ status: 0, json: { error: String(error) } }));
+          if (reply.json.result?.status !== "OK") {
+            refused++;
+            firstRefusal ??= JSON.stringify(reply.json).slice(0, 200);
+            continue;
+          }
+          const uuid = reply.json.result.message as string;
+          if (!committedAt.has(uuid)) await new Promise<void>((resolve) => waiters.set(uuid, resolve));
+          waiters.delete(uuid);
+          latencies.push(committedAt.get(uuid)! - t0);
+          done++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpuMs(cluster);
+    const cpuUsed = cpuAfter === undefined || cpuBefore === undefined ? undefined : cpuAfter - cpuBefore;
+    clearInterval(progress);
+    following = false;
+    await follower;
+    latencies.sort((a, b) => a - b);
+    const status = (await call(`${vp3!.url}/status`, "GET")).json;
+    const blocks = invokeBlocks;
+    const result = {
+      tps: Math.round(done / seconds),
+      p50_ms: Math.round(percentile(latencies, 50) * 10) / 10,
+      p99_ms: Math.round(percentile(latencies, 99) * 10) / 10,
+      committed: done,
+      refused,
+      ...(firstRefusal ? { first_refusal: firstRefusal } : {}),
+      blocks,
+      view_changes: status.consensus.view_changes,
+      node_cpu_ms_per_tx: cpuUsed === undefined ? null : Math.round((cpuUsed / Math.max(1, done)) * 100) / 100,
+      seconds: Math.round(seconds * 100) / 100,
+    };
+    console.log(`${mode}: ${JSON.stringify(result)}`);
+    return result;
+  } finally {
+    await cluster.close();
+  }
+}
+
+const classic = await runMode("classic");
+const batch = await runMode("batch");
+agent.destroy();
+console.log(
+  JSON.stringify({
+    classic_tps: classic.tps,
+    batch_tps: batch.tps,
+    classic_p99_ms: classic.p99_ms,
+    batch_p99_ms: batch.p99_ms,
+    classic_p50_ms: classic.p50_ms,
+    batch_p50_ms: batch.p50_ms,
+    classic_blocks: classic.blocks,
+    batch_blocks: batch.blocks,
+    classic_node_cpu_ms_per_tx: classic.node_cpu_ms_per_tx,
+    batch_node_cpu_ms_per_tx: batch.node_cpu_ms_per_tx,
+    load_average_1m: loadavg()[0],
+    clients: CLIENTS,
+    nodes: 4,
+  }),
+);
+process.exit(0);
