@@ -7,11 +7,17 @@ const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 const seconds = v.pipe(v.number(), v.minValue(0.05));
 const port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
 
-export const ConsensusTypeSchema = v.strictObject({
-  plugin: v.picklist(CONSENSUS_PLUGINS),
-  mode: v.optional(v.picklist(CONSENSUS_MODES), ""),
-  size: v.optional(v.pipe(positiveInt, v.maxValue(64)), 4),
-});
+export const ConsensusTypeSchema = v.pipe(
+  v.strictObject({
+    plugin: v.picklist(CONSENSUS_PLUGINS),
+    mode: v.optional(v.picklist(CONSENSUS_MODES), ""),
+    size: v.optional(v.pipe(positiveInt, v.maxValue(64)), 4),
+  }),
+  // The same rules the operator API applies to one cluster, so autofill never makes a type that cannot run.
+  v.forward(v.check((t) => t.plugin !== "noops" || t.mode === "", "noops takes no mode"), ["mode"]),
+  v.forward(v.check((t) => t.plugin !== "pbft" || t.mode !== "", "pbft needs classic or batch"), ["mode"]),
+  v.forward(v.check((t) => t.plugin !== "pbft" || t.size >= 4, "pbft needs at least 4 nodes"), ["size"]),
+);
 
 export const HostSeedSchema = v.strictObject({
   name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a host name is 1-63 letters, digits, '_', '.', '-'")),

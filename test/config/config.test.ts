@@ -39,6 +39,19 @@ describe("config", () => {
     assert.throws(() => parseConfig({ api: { front_keys: ["short"] } }), /api\.front_keys\.0: an API key has at least 16 characters/);
   });
 
+  it("refuses pool types and docker settings that could never run, naming the key", () => {
+    const pool = (t: Record<string, unknown>) => () => parseConfig({ pool: { types: [t] } });
+    assert.throws(pool({ plugin: "pbft", mode: "classic", size: 3 }), /pool\.types\.0\.size: pbft needs at least 4 nodes/);
+    assert.throws(pool({ plugin: "pbft", size: 4 }), /pool\.types\.0\.mode: pbft needs classic or batch/);
+    assert.throws(pool({ plugin: "noops", mode: "batch" }), /pool\.types\.0\.mode: noops takes no mode/);
+    assert.throws(() => parseConfig({ docker: { subnet_pool: "10.200.0.0/33" } }), /docker\.subnet_pool: "10\.200\.0\.0\/33" is not an IPv4 CIDR/);
+    assert.throws(() => parseConfig({ docker: { subnet_prefix: 14 } }), /docker\.subnet_pool: block prefix \/14 must be between \/16 and \/29/);
+    assert.throws(
+      () => parseConfig({ hosts: [{ name: "d", type: "docker", daemon_url: "unix:///x", nonsense: 1 }] }),
+      /hosts\.0\.nonsense: unknown key/,
+    );
+  });
+
   it("an unknown command-line option is refused", () => {
     assert.throws(() => resolveConfig(["--colour", "red"]), /unknown option --colour/);
   });
@@ -54,6 +67,15 @@ describe("config", () => {
     assert.equal(r.status, 2);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, /scheduler\.health_check_s/);
+  });
+
+  it("a docker host the config names with plain tcp to another machine stops the start: one line, exit 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    writeFileSync(join(dir, "c.toml"), `data_dir = "${join(dir, "data")}"\n[[hosts]]\nname = "far"\ntype = "docker"\ndaemon_url = "tcp://10.9.8.7:2375"\n`);
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/main.ts"), "--config", join(dir, "c.toml")], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /hosts\.0\.daemon_url: plain tcp to 10\.9\.8\.7 gives root/);
   });
 
   it("refuses to listen beyond loopback without API keys", () => {
