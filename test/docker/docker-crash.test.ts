@@ -5,7 +5,7 @@ import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { containersOf, daemonToml, dockerHostToml, dockerSkipReason, instanceOf, networksOf, removeInstance } from "../helpers/docker.ts";
+import { containersOf, dockerDaemonToml, destroyDockerDaemon, dockerHostToml, dockerSkipReason, networksOf, startDockerDaemon } from "../helpers/docker.ts";
 
 const skip = await dockerSkipReason();
 
@@ -13,17 +13,12 @@ describe("SIGKILL of the daemon while it makes docker clusters, then restart", {
   let d: DaemonProcess;
   let instance = "";
   before(async () => {
-    d = await DaemonProcess.create(daemonToml(dockerHostToml("dock", { capacity: 3 })));
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("dock", { capacity: 3 })));
   });
-  after(async () => {
-    await d.kill("SIGKILL");
-    if (instance) await removeInstance(instance);
-    await d.destroy();
-  });
+  after(() => destroyDockerDaemon(d, instance));
 
   it("converges: no duplicate, no leaked container or network, every lease matches", { timeout: 240_000 }, async () => {
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    instance = await startDockerDaemon(d);
     // Kill while the first node containers are being made, before any cluster is healthy.
     await waitFor("node containers being made", async () => (await containersOf(instance)).length > 0, 60_000);
     assert.equal(await d.kill("SIGKILL"), null);

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { containersOf, daemonToml, docker, dockerHostToml, dockerSkipReason, instanceOf, removeInstance } from "../helpers/docker.ts";
+import { containersOf, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, startDockerDaemon } from "../helpers/docker.ts";
 import { ensureExe } from "../helpers/exe.ts";
 import { VERSION } from "../../src/lib/version.ts";
 
@@ -14,15 +13,10 @@ describe("the standalone executable on a docker host", { skip }, () => {
   let instance = "";
   before(async () => {
     const exe = await ensureExe();
-    d = await DaemonProcess.create(daemonToml(dockerHostToml("dock", { capacity: 1 })), { command: [exe, "serve"] });
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("dock", { capacity: 1 })), { command: [exe, "serve"] });
+    instance = await startDockerDaemon(d);
   });
-  after(async () => {
-    await d.kill("SIGKILL");
-    if (instance) await removeInstance(instance);
-    await d.destroy();
-  });
+  after(() => destroyDockerDaemon(d, instance));
 
   it("builds the node image from itself and serves a cluster from it", { timeout: 180_000 }, async () => {
     await waitFor("a free cluster", async () => (await d.call("GET", "/api/stat")).body.data.clusters.free === 1, 150_000);

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type Docker from "dockerode";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { containersOf, daemonToml, docker, dockerHostToml, dockerSkipReason, instanceOf, removeInstance } from "../helpers/docker.ts";
+import { containersOf, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, startDockerDaemon } from "../helpers/docker.ts";
 
 const skip = await dockerSkipReason();
 
@@ -14,16 +13,13 @@ describe("what chainpool does not own on a docker host survives reset and the sw
   let instance = "";
   const made: { containers: Docker.Container[]; networks: Docker.Network[] } = { containers: [], networks: [] };
   before(async () => {
-    d = await DaemonProcess.create(daemonToml(dockerHostToml("dock", { capacity: 1 })));
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("dock", { capacity: 1 })));
+    instance = await startDockerDaemon(d);
   });
   after(async () => {
-    await d.kill("SIGKILL");
     for (const c of made.containers) await c.remove({ force: true }).catch(() => undefined);
     for (const n of made.networks) await n.remove().catch(() => undefined);
-    if (instance) await removeInstance(instance);
-    await d.destroy();
+    await destroyDockerDaemon(d, instance);
   });
 
   const exists = async (x: Docker.Container | Docker.Network) => {

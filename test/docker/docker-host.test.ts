@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { containersOf, daemonToml, docker, dockerHostToml, dockerSkipReason, instanceOf, networksOf, removeInstance } from "../helpers/docker.ts";
-import { runExample02 } from "../helpers/example02.ts";
+import { containersOf, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, networksOf, startDockerDaemon } from "../helpers/docker.ts";
+import { checkStopStartRestart, runExample02 } from "../helpers/example02.ts";
 
 const skip = await dockerSkipReason();
 
@@ -18,15 +17,10 @@ describe("a docker host: clusters as real containers", { skip }, () => {
   let d: DaemonProcess;
   let instance = "";
   before(async () => {
-    d = await DaemonProcess.create(daemonToml(dockerHostToml("dock", { capacity: 2 })));
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("dock", { capacity: 2 })));
+    instance = await startDockerDaemon(d);
   });
-  after(async () => {
-    await d.kill("SIGKILL");
-    if (instance) await removeInstance(instance);
-    await d.destroy();
-  });
+  after(() => destroyDockerDaemon(d, instance));
 
   const freeClusters = async () => (await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as any[];
   const clusterContainers = async (id: string) => (await containersOf(instance)).filter((c) => c.Labels[LABEL.cluster] === id);
@@ -62,21 +56,12 @@ describe("a docker host: clusters as real containers", { skip }, () => {
     assert.equal(applied.status, 200, JSON.stringify(applied.body));
     const { id, api_url, name } = applied.body.data;
     assert.match(api_url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    const { query } = await runExample02(api_url);
+    const example = await runExample02(api_url);
     assert.equal((await getJson(`${api_url}/network/peers`)).body.peers.length, 4);
-    const height = (await getJson(`${api_url}/chain`)).body.height as number;
 
-    const stop = await d.call("POST", "/v2/cluster_op", { action: "stop", cluster_id: id });
-    assert.equal(stop.body.data.status, "stopped");
-    assert.ok((await clusterContainers(id)).every((c) => c.State === "exited"), "stop stops every container");
-    await assert.rejects(fetch(`${api_url}/chain`, { signal: AbortSignal.timeout(1000) }));
-    const start = await d.call("POST", "/v2/cluster_op", { action: "start", cluster_id: id });
-    assert.equal(start.body.data.status, "running", JSON.stringify(start.body));
-    assert.equal(await query("a"), "9999", "the ledger survives stop/start");
-    assert.equal((await getJson(`${api_url}/chain`)).body.height, height);
-    const restart = await d.call("GET", `/v2/cluster_op?action=restart&cluster_id=${id}`);
-    assert.equal(restart.body.data.status, "running");
-    assert.equal(await query("b"), "20001", "and restart");
+    await checkStopStartRestart(d, { id, api_url }, example, async () => {
+      assert.ok((await clusterContainers(id)).every((c) => c.State === "exited"), "stop stops every container");
+    });
 
     const rel = await d.call("POST", "/v2/cluster_op", { action: "release", cluster_id: id });
     assert.equal(rel.status, 200);

@@ -1,7 +1,6 @@
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { daemonToml, dockerHostToml, dockerSkipReason, instanceOf, removeInstance } from "../helpers/docker.ts";
+import { dockerDaemonToml, destroyDockerDaemon, dockerHostToml, dockerSkipReason, startDockerDaemon } from "../helpers/docker.ts";
 import { applyPbftAndCheck, PBFT_POOL_TOML } from "../helpers/pbft-pool.ts";
 
 const skip = await dockerSkipReason();
@@ -10,15 +9,10 @@ describe("pbft clusters through a real daemon on a docker host", { skip }, () =>
   let d: DaemonProcess;
   let instance = "";
   before(async () => {
-    d = await DaemonProcess.create(daemonToml(dockerHostToml("dock", { capacity: 2 }), { tables: PBFT_POOL_TOML }));
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("dock", { capacity: 2 }), { tables: PBFT_POOL_TOML }));
+    instance = await startDockerDaemon(d);
   });
-  after(async () => {
-    await d.kill("SIGKILL");
-    if (instance) await removeInstance(instance);
-    await d.destroy();
-  });
+  after(() => destroyDockerDaemon(d, instance));
 
   for (const mode of ["classic", "batch"] as const) {
     it(`pbft/${mode}: applied by type, passes the example02 check through api_url`, { timeout: 180_000 }, async () => {

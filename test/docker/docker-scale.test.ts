@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { containersOf, daemonToml, docker, dockerHostToml, dockerSkipReason, instanceOf, networksOf, removeInstance } from "../helpers/docker.ts";
+import { containersOf, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, networksOf, startDockerDaemon } from "../helpers/docker.ts";
 
 const skip = await dockerSkipReason();
 const CLUSTERS = 40;
@@ -18,19 +17,14 @@ describe(`${CLUSTERS} docker clusters of ${NODES} node(s) on one host, made 8 at
   let instance = "";
   before(async () => {
     // Well over the ~31 networks Docker's default address pools allow on one host.
-    d = await DaemonProcess.create(daemonToml(dockerHostToml("dock", { capacity: CLUSTERS, autofill: false }), {
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("dock", { capacity: CLUSTERS, autofill: false }), {
         // Made 8 at a time; on a 2-core machine 160 starting nodes answer slowly for a while.
         scheduler: "max_parallel_ops = 8\nhealth_failures = 5\n",
         tables: `[docker]\nnode_memory_mb = 128\n[pool]\ntypes = [{ plugin = "noops", mode = "", size = ${NODES} }]\n`,
       }));
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    instance = await startDockerDaemon(d);
   });
-  after(async () => {
-    await d.kill("SIGKILL");
-    if (instance) await removeInstance(instance);
-    await d.destroy();
-  });
+  after(() => destroyDockerDaemon(d, instance));
 
   it("fills up with no port or subnet collision, every cluster healthy", { timeout: 420_000 }, async () => {
     const [host] = (await d.call("GET", "/api/hosts")).body.data;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { containersOf, daemonToml, dockerHostToml, dockerSkipReason, instanceOf, removeInstance, SecondDockerd } from "../helpers/docker.ts";
+import { containersOf, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, SecondDockerd, startDockerDaemon } from "../helpers/docker.ts";
 
 const skip = await dockerSkipReason();
 
@@ -15,23 +15,17 @@ describe("two docker hosts: a second dockerd with its own socket and data root",
     second = new SecondDockerd(`/tmp/cp-d2-${process.pid}`);
     await second.start();
     d = await DaemonProcess.create(
-      daemonToml(
+      dockerDaemonToml(
         dockerHostToml("one", { capacity: 2, autofill: false }) +
           // Both engines share this machine's kernel here, so their cluster subnets must not overlap.
           dockerHostToml("two", { socket: second.socket, capacity: 2, autofill: false, params: `{ subnet_pool = "${SecondDockerd.SUBNET_POOL}" }` }),
       ),
     );
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    instance = await startDockerDaemon(d);
   });
   after(async () => {
-    await d.kill("SIGKILL");
     second.resume();
-    if (instance) {
-      await removeInstance(instance);
-      await removeInstance(instance, second.engine).catch(() => undefined);
-    }
-    await d.destroy();
+    await destroyDockerDaemon(d, instance, [docker, second.engine]);
     await second.stop();
   });
 

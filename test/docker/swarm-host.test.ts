@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { daemonToml, docker, dockerHostToml, dockerSkipReason, instanceOf, removeInstance } from "../helpers/docker.ts";
+import { dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, startDockerDaemon } from "../helpers/docker.ts";
 import { runExample02 } from "../helpers/example02.ts";
 
 const skip = await dockerSkipReason();
@@ -20,14 +19,11 @@ describe("a swarm host: a single-node swarm running clusters as services", { ski
       execFileSync("docker", ["swarm", "init", "--advertise-addr", "127.0.0.1"], { stdio: "ignore" });
       initialised = true;
     }
-    d = await DaemonProcess.create(daemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
-    await d.start();
-    instance = instanceOf(join(d.dir, "data"));
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
+    instance = await startDockerDaemon(d);
   });
   after(async () => {
-    await d.kill("SIGKILL");
-    if (instance) await removeInstance(instance);
-    await d.destroy();
+    await destroyDockerDaemon(d, instance);
     if (initialised) execFileSync("docker", ["swarm", "leave", "--force"], { stdio: "ignore" });
   });
 

@@ -97,18 +97,33 @@ export class DaemonProcess {
 
 /** A daemon config with one local host of `capacity`, autofill on, and a fast scheduler. */
 export function localHostToml(capacity: number): (ports: { listen: number; min: number; max: number }) => string {
+  return daemonToml(`
+[[hosts]]
+name = "local"
+type = "local"
+capacity = ${capacity}
+autofill = true
+`);
+}
+
+/**
+ * A daemon config whose hosts are the given TOML blocks, with the fast test scheduler;
+ * `scheduler` adds keys to its table, `tables` adds whole tables (e.g. "[docker] ...").
+ */
+export function daemonToml(
+  hosts: string,
+  more: { scheduler?: string; tables?: string; readyTimeoutS?: number } = {},
+): (ports: { listen: number; min: number; max: number }) => string {
   return ({ listen, min, max }) => `
 listen = "127.0.0.1:${listen}"
 log_json = true
 [ports]
 min = ${min}
 max = ${max}
-[[hosts]]
-name = "local"
-type = "local"
-capacity = ${capacity}
-autofill = true
-${fastSchedulerToml}`;
+${fastSchedulerToml.replace(/ready_timeout_s = \d+/, `ready_timeout_s = ${more.readyTimeoutS ?? 20}`)}
+${more.scheduler ?? ""}
+${more.tables ?? ""}
+${hosts}`;
 }
 
 export const fastSchedulerToml = `

@@ -5,7 +5,7 @@ import Docker from "dockerode";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { fastSchedulerToml } from "./daemon-process.ts";
+import { type DaemonProcess, daemonToml } from "./daemon-process.ts";
 
 export const DOCKER_SOCKET = "/var/run/docker.sock";
 export const docker = new Docker({ socketPath: DOCKER_SOCKET });
@@ -174,20 +174,20 @@ export class SecondDockerd {
   }
 }
 
-/**
- * A daemon config whose hosts are the given TOML blocks, with the fast test scheduler (and
- * a minute for a cluster to come up: the docker tests share two cores with each other);
- * `scheduler` adds keys to its table, `tables` adds whole tables (e.g. "[docker] ...").
- */
-export function daemonToml(hosts: string, more: { scheduler?: string; tables?: string } = {}): (ports: { listen: number; min: number; max: number }) => string {
-  return ({ listen, min, max }) => `
-listen = "127.0.0.1:${listen}"
-log_json = true
-[ports]
-min = ${min}
-max = ${max}
-${fastSchedulerToml.replace(/ready_timeout_s = \d+/, "ready_timeout_s = 60")}
-${more.scheduler ?? ""}
-${more.tables ?? ""}
-${hosts}`;
+/** A daemon config for Docker tests: a minute for a cluster to come up, as they share two cores. */
+export function dockerDaemonToml(hosts: string, more: { scheduler?: string; tables?: string } = {}): ReturnType<typeof daemonToml> {
+  return daemonToml(hosts, { readyTimeoutS: 60, ...more });
+}
+
+/** Starts a test daemon and answers the instance id its Docker resources will carry. */
+export async function startDockerDaemon(d: DaemonProcess): Promise<string> {
+  await d.start();
+  return instanceOf(join(d.dir, "data"));
+}
+
+/** Kills the daemon first (so it makes nothing more), removes its resources on each engine, then its files. */
+export async function destroyDockerDaemon(d: DaemonProcess, instance: string, engines: Docker[] = [docker]): Promise<void> {
+  await d.kill("SIGKILL");
+  if (instance) for (const engine of engines) await removeInstance(instance, engine).catch(() => undefined);
+  await d.destroy();
 }

@@ -31,3 +31,29 @@ export async function runExample02(apiUrl: string): Promise<Example02> {
   assert.equal((await getJson(`${apiUrl}/transactions/${txid}`)).status, 200);
   return { query, txid };
 }
+
+/**
+ * stop, start and restart of an applied cluster through /v2/cluster_op: after stop its REST
+ * API is gone (and `stopped` checks the driver's side), after start and restart the example02
+ * state and the chain height are what they were.
+ */
+export async function checkStopStartRestart(
+  d: { call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> },
+  cluster: { id: string; api_url: string },
+  example: Example02,
+  stopped: () => Promise<void>,
+): Promise<void> {
+  const { id, api_url } = cluster;
+  const height = (await getJson(`${api_url}/chain`)).body.height as number;
+  const stop = await d.call("POST", "/v2/cluster_op", { action: "stop", cluster_id: id });
+  assert.equal(stop.body.data.status, "stopped", JSON.stringify(stop.body));
+  await stopped();
+  await assert.rejects(fetch(`${api_url}/chain`, { signal: AbortSignal.timeout(1000) }));
+  const start = await d.call("POST", "/v2/cluster_op", { action: "start", cluster_id: id });
+  assert.equal(start.body.data.status, "running", JSON.stringify(start.body));
+  assert.equal(await example.query("a"), "9999", "the ledger survives stop/start");
+  assert.equal((await getJson(`${api_url}/chain`)).body.height, height);
+  const restart = await d.call("GET", `/v2/cluster_op?action=restart&cluster_id=${id}`);
+  assert.equal(restart.body.data.status, "running");
+  assert.equal(await example.query("b"), "20001", "and restart");
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
-import { runExample02 } from "../helpers/example02.ts";
+import { checkStopStartRestart, runExample02 } from "../helpers/example02.ts";
 import { DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
 
 describe("a local cluster's full life through a real daemon", () => {
@@ -23,23 +23,15 @@ describe("a local cluster's full life through a real daemon", () => {
     const { id, api_url, name } = applied.body.data;
     assert.match(api_url, /^http:\/\/127\.0\.0\.1:\d+$/);
 
-    const { query } = await runExample02(api_url);
+    const example = await runExample02(api_url);
     assert.equal((await getJson(`${api_url}/network/peers`)).body.peers.length, 4);
     const height = (await getJson(`${api_url}/chain`)).body.height;
     assert.ok(height > 1);
     assert.equal((await getJson(`${api_url}/chain/blocks/1`)).status, 200);
 
-    const stop = await d.call("POST", "/v2/cluster_op", { action: "stop", cluster_id: id });
-    assert.equal(stop.body.data.status, "stopped");
-    assert.equal(d.nodeProcesses().filter((p) => p.clusterId === id).length, 0, "stop ends the node processes");
-    await assert.rejects(fetch(`${api_url}/chain`, { signal: AbortSignal.timeout(1000) }));
-    const start = await d.call("POST", "/v2/cluster_op", { action: "start", cluster_id: id });
-    assert.equal(start.body.data.status, "running");
-    assert.equal(await query("a"), "9999", "the ledger survives stop/start");
-    assert.equal((await getJson(`${api_url}/chain`)).body.height, height);
-    const restart = await d.call("GET", `/v2/cluster_op?action=restart&cluster_id=${id}`);
-    assert.equal(restart.body.data.status, "running");
-    assert.equal(await query("b"), "20001", "and restart");
+    await checkStopStartRestart(d, { id, api_url }, example, async () => {
+      assert.equal(d.nodeProcesses().filter((p) => p.clusterId === id).length, 0, "stop ends the node processes");
+    });
 
     const rel = await d.call("POST", "/v2/cluster_op", { action: "release", cluster_id: id });
     assert.equal(rel.status, 200);

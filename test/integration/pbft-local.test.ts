@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getJson } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { DaemonProcess, fastSchedulerToml } from "../helpers/daemon-process.ts";
 import { applyPbftAndCheck, PBFT_POOL_TOML } from "../helpers/pbft-pool.ts";
 
 function pbftPoolToml({ listen, min, max }: { listen: number; min: number; max: number }): string {
@@ -21,15 +21,7 @@ name = "local"
 type = "local"
 capacity = 2
 autofill = true
-[scheduler]
-host_check_s = 1
-health_check_s = 1
-autofill_s = 1
-reconcile_s = 1
-sweep_s = 1
-sweep_grace_s = 2
-ready_timeout_s = 20
-`;
+${fastSchedulerToml}`;
 }
 
 describe("pbft clusters through a real daemon on a local host", () => {

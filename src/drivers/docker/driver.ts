@@ -4,7 +4,7 @@ import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeRes
 import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
 import { probeChainNodes, waitHealthy } from "../probe.ts";
 import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
-import { CONFIG_DIR, DATA_DIR, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
+import { CONFIG_DIR, CONTAINER_LAYOUT, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
 import { badRequest } from "../../core/errors.ts";
 import { nodesPerBlock, type SubnetPool, subnetPool } from "../../lib/subnets.ts";
@@ -252,15 +252,7 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
         ctx.saveHandle(cluster.id, { network: networkName(cluster.id) });
         const subnet = await createNetwork(cluster);
         mark("network");
-        const configs = clusterNodeConfigs(
-          cluster,
-          {
-            listen: () => ({ host: "0.0.0.0", port: NODE_PORT }),
-            peerUrl: (node) => `http://${node}:${NODE_PORT}`,
-            dataDir: () => DATA_DIR,
-          },
-          ctx.consensus,
-        );
+        const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx.consensus);
         const [entry, ...rest] = configs.map((c) => JSON.stringify(c));
         // Every node is made and started at once; vp0 may move to another leased host port.
         const [port] = await Promise.all([

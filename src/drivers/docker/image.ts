@@ -4,6 +4,8 @@ import { createReadStream, existsSync, realpathSync, statSync } from "node:fs";
 import { basename, delimiter, isAbsolute, join } from "node:path";
 import type Docker from "dockerode";
 import { VERSION } from "../../lib/version.ts";
+import type { NodeLayout } from "../node-configs.ts";
+import { NODE_PORT } from "./labels.ts";
 import { tarStream, type TarEntry } from "./tar.ts";
 
 /** The user every node container runs as: not root, owns /data and /config only. */
@@ -11,6 +13,13 @@ export const NODE_UID = 65532;
 /** Where a node's config file goes in its container. */
 export const CONFIG_DIR = "/config";
 export const DATA_DIR = "/data";
+
+/** Inside a node container: every node on NODE_PORT, peers by their names on the cluster's network. */
+export const CONTAINER_LAYOUT: NodeLayout = {
+  listen: () => ({ host: "0.0.0.0", port: NODE_PORT }),
+  peerUrl: (node) => `http://${node}:${NODE_PORT}`,
+  dataDir: () => DATA_DIR,
+};
 
 /** What the node image holds and how it starts a node, plus the tag naming that content. */
 export interface NodeImageSource {

@@ -5,7 +5,7 @@ import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
 import { probeChainNodes, waitHealthy } from "../probe.ts";
 import { connectDocker, parseDockerHost, removeQuietly } from "./connect.ts";
 import { hostImage, imageResolver, type DockerDriverOptions } from "./driver.ts";
-import { DATA_DIR, NODE_UID } from "./image.ts";
+import { CONTAINER_LAYOUT, DATA_DIR, NODE_UID } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
 
 /** Where swarm hands a node its config: a secret, readable by the node's user only. */
@@ -127,15 +127,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
           CheckDuplicate: true,
           Labels: labels(cluster.id),
         });
-        const configs = clusterNodeConfigs(
-          cluster,
-          {
-            listen: () => ({ host: "0.0.0.0", port: NODE_PORT }),
-            peerUrl: (node) => `http://${node}:${NODE_PORT}`,
-            dataDir: () => DATA_DIR,
-          },
-          ctx.consensus,
-        );
+        const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx.consensus);
         await Promise.all(
           configs.map(async (config, i) => {
             const node = config.node_id;
