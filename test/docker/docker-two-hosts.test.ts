@@ -1,24 +1,36 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { readFileSync } from "node:fs";
+import Docker from "dockerode";
+import { freePorts, getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
 import { containersOf, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, SecondDockerd, startDockerDaemon } from "../helpers/docker.ts";
 
 const skip = await dockerSkipReason();
 
-describe("two docker hosts: a second dockerd with its own socket and data root", { skip }, () => {
+describe("two docker hosts: a second dockerd with its own socket, data root and a TLS listener", { skip }, () => {
   let second: SecondDockerd;
   let d: DaemonProcess;
   let instance = "";
   before(async () => {
-    second = new SecondDockerd(`/tmp/cp-d2-${process.pid}`);
+    const [tlsPort] = await freePorts(1);
+    second = new SecondDockerd(`/tmp/cp-d2-${process.pid}`, { tlsPort: tlsPort! });
     await second.start();
     d = await DaemonProcess.create(
       dockerDaemonToml(
         dockerHostToml("one", { capacity: 2, autofill: false }) +
           // Both engines share this machine's kernel here, so their cluster subnets must not overlap.
-          dockerHostToml("two", { socket: second.socket, capacity: 2, autofill: false, params: `{ subnet_pool = "${SecondDockerd.SUBNET_POOL}" }` }),
+          // The second engine is reached the way a remote one would be: tcp with TLS and a client certificate.
+          `
+[[hosts]]
+name = "two"
+type = "docker"
+daemon_url = "tcp://127.0.0.1:${second.tlsPort}"
+capacity = 2
+autofill = false
+params = { tls_ca = "${second.tlsFiles.ca}", tls_cert = "${second.tlsFiles.cert}", tls_key = "${second.tlsFiles.key}", subnet_pool = "${SecondDockerd.SUBNET_POOL}" }
+`,
       ),
     );
     instance = await startDockerDaemon(d);
@@ -27,6 +39,13 @@ describe("two docker hosts: a second dockerd with its own socket and data root",
     second.resume();
     await destroyDockerDaemon(d, instance, [docker, second.engine]);
     await second.stop();
+  });
+
+  it("the TLS listener refuses a client without a certificate the CA signed", async () => {
+    const bare = new Docker({ host: "127.0.0.1", port: second.tlsPort!, protocol: "https", ca: readFileSync(second.tlsFiles.ca) });
+    await assert.rejects(bare.ping());
+    const client = new Docker({ host: "127.0.0.1", port: second.tlsPort!, protocol: "https", ...Object.fromEntries(Object.entries(second.tlsFiles).map(([k, f]) => [k, readFileSync(f)])) });
+    assert.equal(String(await client.ping()), "OK", "with the client certificate it answers");
   });
 
   it("spreads parallel creations over both hosts by free capacity and never over capacity", { timeout: 240_000 }, async () => {

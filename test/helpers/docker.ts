@@ -1,5 +1,5 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
@@ -94,10 +94,38 @@ export class SecondDockerd {
   readonly #dir: string;
   readonly #bridge = "cptestbr0";
 
-  constructor(dir: string) {
+  /** With `tlsPort`, it also listens on tcp://127.0.0.1:PORT with TLS and client certificates (--tlsverify). */
+  readonly tlsPort: number | undefined;
+
+  constructor(dir: string, options: { tlsPort?: number } = {}) {
     this.#dir = dir;
     this.socket = join(dir, "docker.sock");
     this.engine = new Docker({ socketPath: this.socket });
+    this.tlsPort = options.tlsPort;
+  }
+
+  /** The CA, and a client certificate and key it signed, for the TLS listener. */
+  get tlsFiles(): { ca: string; cert: string; key: string } {
+    const tls = join(this.#dir, "tls");
+    return { ca: join(tls, "ca.pem"), cert: join(tls, "client-cert.pem"), key: join(tls, "client-key.pem") };
+  }
+
+  /** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, with openssl. */
+  #makeCertificates(): string[] {
+    const tls = join(this.#dir, "tls");
+    mkdirSync(tls, { recursive: true });
+    const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: tls, stdio: "ignore" });
+    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    ssl("req", "-x509", ...ec, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=chainpool test CA");
+    for (const [who, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"], ["client", "extendedKeyUsage=clientAuth"]] as const) {
+      writeFileSync(join(tls, `${who}.ext`), `${ext}\n`);
+      ssl("req", ...ec, "-keyout", `${who}-key.pem`, "-out", `${who}.csr`, "-subj", `/CN=${who}`);
+      ssl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", `${who}-cert.pem`, "-days", "2", "-extfile", `${who}.ext`);
+    }
+    return [
+      "-H", `tcp://127.0.0.1:${this.tlsPort}`, "--tlsverify",
+      "--tlscacert", join(tls, "ca.pem"), "--tlscert", join(tls, "server-cert.pem"), "--tlskey", join(tls, "server-key.pem"),
+    ];
   }
 
   /** The subnet pool its clusters get (params.subnet_pool of its host in the tests). */
@@ -118,7 +146,10 @@ export class SecondDockerd {
     const log = openSync(join(this.#dir, "dockerd.log"), "a");
     this.#child = spawn(
       "dockerd",
-      ["-H", `unix://${this.socket}`, "--data-root", join(this.#dir, "data"), "--exec-root", join(this.#dir, "exec"), "--pidfile", join(this.#dir, "docker.pid"), "--bridge", this.#bridge],
+      [
+        "-H", `unix://${this.socket}`, ...(this.tlsPort !== undefined ? this.#makeCertificates() : []),
+        "--data-root", join(this.#dir, "data"), "--exec-root", join(this.#dir, "exec"), "--pidfile", join(this.#dir, "docker.pid"), "--bridge", this.#bridge,
+      ],
       { stdio: ["ignore", log, log] },
     );
     closeSync(log);
