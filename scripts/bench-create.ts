@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { parseConfig } from "../src/config/load.ts";
-import { createDaemon } from "../src/daemon.ts";
+import { createDaemon, defaultNodeCommand } from "../src/daemon.ts";
+import { nodeImageSource } from "../src/drivers/docker/image.ts";
 import { findNodeProcesses } from "../src/drivers/local/processes.ts";
 import { silentLogger } from "../src/lib/logger.ts";
 
@@ -111,7 +112,8 @@ async function dockerNodeMem(): Promise<number> {
 async function baselines() {
   const procs: number[] = [];
   const containers: number[] = [];
-  const image = (await docker.listImages({ filters: { reference: ["chainpool-node"] } }))[0]!.RepoTags![0]!;
+  // The image this run's docker clusters use (made from this runtime and the node bundle).
+  const { tag: image, entrypoint } = await nodeImageSource(defaultNodeCommand());
   for (let i = 0; i < RUNS; i++) {
     let t0 = performance.now();
     await Promise.all(Array.from({ length: 4 }, () => new Promise((r) => spawn(process.execPath, ["-e", "0"]).once("exit", r))));
@@ -119,7 +121,7 @@ async function baselines() {
     t0 = performance.now();
     await Promise.all(
       Array.from({ length: 4 }, async () => {
-        const c = await docker.createContainer({ Image: image, Entrypoint: ["/chainpool/bin/node", "-e", "0"], HostConfig: { AutoRemove: false } });
+        const c = await docker.createContainer({ Image: image, Entrypoint: [entrypoint[0]!, "-e", "0"], HostConfig: { AutoRemove: false } });
         await c.start();
         await c.wait();
         await c.remove({ force: true });
