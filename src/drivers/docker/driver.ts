@@ -1,13 +1,13 @@
 import type Docker from "dockerode";
+import { badRequest } from "../../core/errors.ts";
 import type { Cluster, Host } from "../../core/types.ts";
+import { nodesPerBlock, type SubnetPool, subnetPool } from "../../lib/subnets.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
 import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
 import { probeChainNodes, waitHealthy } from "../probe.ts";
 import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
 import { CONFIG_DIR, CONTAINER_LAYOUT, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
-import { badRequest } from "../../core/errors.ts";
-import { nodesPerBlock, type SubnetPool, subnetPool } from "../../lib/subnets.ts";
 import { tarStream } from "./tar.ts";
 
 export interface DockerDriverOptions {
