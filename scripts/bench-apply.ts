@@ -5,9 +5,10 @@
  * process; this one only drives load. Last line: JSON figures.
  */
 import { spawn } from "node:child_process";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { callJson, quantile } from "./bench-http.ts";
 
 const CLIENTS = 32;
 const CLUSTERS = Number(process.env["BENCH_CLUSTERS"] ?? 10_000);
@@ -23,25 +24,9 @@ const ready = await new Promise<{ url: string; free: number }>((resolve, reject)
   server.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
   createInterface({ input: server.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
 });
-const base = new URL(ready.url);
 const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
 
-function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      { host: base.hostname, port: base.port, method, path, agent, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
-      },
-    );
-    req.on("error", reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
+const call = (method: string, path: string, body?: unknown) => callJson(agent, `${ready.url}${path}`, method, body);
 
 /** Runs `total` calls over CLIENTS concurrent loops; answers per-second rate and latencies. */
 async function drive(total: number, one: (i: number) => Promise<void>) {
@@ -59,8 +44,7 @@ async function drive(total: number, one: (i: number) => Promise<void>) {
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { per_s: total / seconds, p50: q(0.5), p99: q(0.99) };
+  return { per_s: total / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
 }
 
 try {

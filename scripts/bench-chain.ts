@@ -12,10 +12,11 @@
  * (write a V8 CPU profile of each node there).
  */
 import { readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { loadavg } from "node:os";
 import { startCluster } from "../test/chain/helpers/chain-cluster.ts";
 import type { TestCluster } from "../test/chain/helpers/chain-cluster.ts";
+import { callJson, quantile } from "./bench-http.ts";
 
 const CLIENTS = Number(process.env["BENCH_CLIENTS"] ?? 256);
 const TXS: Record<"classic" | "batch", number> = {
@@ -25,23 +26,7 @@ const TXS: Record<"classic" | "batch", number> = {
 // Idle sockets close before the node's 5 s keep-alive timeout would close them under a request.
 const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, timeout: 4_000 });
 
-function call(url: string, method: "GET" | "POST", body?: unknown): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const target = new URL(url);
-    const req = request(
-      { host: target.hostname, port: target.port, method, path: `${target.pathname}${target.search}`, agent, headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
-      },
-    );
-    req.on("error", reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
+const call = (url: string, method: "GET" | "POST", body?: unknown) => callJson(agent, url, method, body);
 
 /** CPU time (user + system) the node processes used so far, in ms; undefined where /proc is missing. */
 function cpuMs(cluster: TestCluster): number | undefined {
@@ -55,11 +40,6 @@ function cpuMs(cluster: TestCluster): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const invokeBody = (id: number) => ({
@@ -155,8 +135,8 @@ async function runMode(mode: "classic" | "batch") {
     const blocks = invokeBlocks;
     const result = {
       tps: Math.round(done / seconds),
-      p50_ms: Math.round(percentile(latencies, 50) * 10) / 10,
-      p99_ms: Math.round(percentile(latencies, 99) * 10) / 10,
+      p50_ms: Math.round(quantile(latencies, 0.5) * 10) / 10,
+      p99_ms: Math.round(quantile(latencies, 0.99) * 10) / 10,
       committed: done,
       refused,
       ...(firstRefusal ? { first_refusal: firstRefusal } : {}),

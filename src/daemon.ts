@@ -8,7 +8,7 @@ import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import type { HostType } from "./core/types.ts";
 import type { DriverFactory } from "./drivers/contract.ts";
-import { dockerDriverFactory } from "./drivers/docker/driver.ts";
+import { dockerDriverFactory, imageResolver } from "./drivers/docker/driver.ts";
 import { swarmDriverFactory } from "./drivers/docker/swarm.ts";
 import { localDriverFactory } from "./drivers/local/driver.ts";
 import { subnetPool } from "./lib/subnets.ts";
@@ -72,8 +72,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const subnets = subnetPool(config.docker.subnet_pool, config.docker.subnet_prefix);
   if (typeof subnets === "string") throw new Error(`docker.subnet_pool: ${subnets}`); // the schema checked it already
   const dockerOptions = {
-    nodeCommand,
-    ...(config.docker.image !== "" && { image: config.docker.image }),
+    nodeImage: imageResolver({ nodeCommand, ...(config.docker.image !== "" && { image: config.docker.image }) }),
     nodeMemoryMb: config.docker.node_memory_mb,
     nodeCpus: config.docker.node_cpus,
   };

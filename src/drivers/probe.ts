@@ -1,5 +1,6 @@
 import type { Cluster } from "../core/types.ts";
 import type { ProbeResult } from "./contract.ts";
+import { nodeIds } from "./node-configs.ts";
 
 async function getJson(url: string, timeoutMs: number): Promise<unknown> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -45,4 +46,31 @@ export async function waitHealthy(probe: () => Promise<ProbeResult>, timeoutMs: 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   return last;
+}
+
+/**
+ * The health check of a cluster the daemon reaches through vp0 only (docker and swarm
+ * hosts): `running` names the nodes whose container or task runs, as the engine reports it;
+ * with all of them up, vp0's /chain and /network/peers speak for the rest.
+ */
+export async function probeThroughVp0(
+  cluster: Cluster,
+  running: () => Promise<Iterable<string | undefined>>,
+  engine: { name: string; units: string },
+): Promise<ProbeResult> {
+  let up: Set<string | undefined>;
+  try {
+    up = new Set(await running());
+  } catch (err) {
+    return { ok: false, reason: `${engine.name}: ${(err as Error).message}` };
+  }
+  const down = nodeIds(cluster).filter((n) => !up.has(n));
+  if (down.length > 0) return { ok: false, reason: `${engine.units}: ${down.join(", ")}`, failedNodes: down };
+  return probeChainNodes(cluster, { vp0: cluster.api_url });
+}
+
+/** Waits until the probe passes; at the deadline throws with its last reason. */
+export async function untilHealthy(cluster: Cluster, probe: (cluster: Cluster) => Promise<ProbeResult>, timeoutMs: number, intervalMs: number): Promise<void> {
+  const result = await waitHealthy(() => probe(cluster), timeoutMs, intervalMs);
+  if (!result.ok) throw new Error(`cluster ${cluster.id} not healthy within ${timeoutMs} ms: ${result.reason}`);
 }

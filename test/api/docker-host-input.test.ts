@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dockerDriverFactory } from "../../src/drivers/docker/driver.ts";
+import { dockerDriverFactory, imageResolver } from "../../src/drivers/docker/driver.ts";
 import { swarmDriverFactory } from "../../src/drivers/docker/swarm.ts";
 import { subnetPool, type SubnetPool } from "../../src/lib/subnets.ts";
 import { createTestDaemon, type TestDaemon } from "../helpers/daemon.ts";
@@ -15,7 +15,7 @@ describe("docker and swarm hosts: what the operator API accepts", () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "chainpool-tls-"));
     for (const f of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(join(dir, f), "-----BEGIN TEST-----\n");
-    const options = { nodeCommand: [process.execPath], nodeMemoryMb: 128, nodeCpus: 1 };
+    const options = { nodeImage: imageResolver({ nodeCommand: [process.execPath] }), nodeMemoryMb: 128, nodeCpus: 1 };
     t = createTestDaemon({}, {
       docker: dockerDriverFactory({ ...options, subnets: subnetPool("10.200.0.0/16", 26) as SubnetPool, subnetPrefix: 26 }),
       swarm: swarmDriverFactory(options),

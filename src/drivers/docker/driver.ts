@@ -3,26 +3,27 @@ import { badRequest } from "../../core/errors.ts";
 import type { Cluster, Host } from "../../core/types.ts";
 import { nodesPerBlock, type SubnetPool, subnetPool } from "../../lib/subnets.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
-import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
-import { probeChainNodes, waitHealthy } from "../probe.ts";
+import { clusterNodeConfigs, NODE_PLUGINS } from "../node-configs.ts";
+import { probeThroughVp0, untilHealthy } from "../probe.ts";
 import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
 import { CONFIG_DIR, CONTAINER_LAYOUT, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
 import { tarStream } from "./tar.ts";
 
 export interface DockerDriverOptions {
-  /** The command local nodes run with; the node image is made from it. */
-  nodeCommand: readonly string[];
-  /** An image of the operator's own instead; it must run a chain node given `--config FILE`. */
-  image?: string;
+  /** The node image every docker and swarm host runs: one `imageResolver` per daemon, shared. */
+  nodeImage: () => Promise<NodeImageSource | string>;
   nodeMemoryMb: number;
   nodeCpus: number;
   subnets: SubnetPool;
   subnetPrefix: number;
 }
 
-/** The image, made once per daemon from the node command (hashing ~100 MB takes a moment). */
-export function imageResolver(options: Pick<DockerDriverOptions, "nodeCommand" | "image">): () => Promise<NodeImageSource | string> {
+/**
+ * The node image: the operator's own tag, or the content made from the command local nodes
+ * run with (`image` unset). Worked out once per daemon: hashing ~100 MB takes a moment.
+ */
+export function imageResolver(options: { nodeCommand: readonly string[]; image?: string }): () => Promise<NodeImageSource | string> {
   let source: Promise<NodeImageSource> | undefined;
   return () => {
     if (options.image) return Promise.resolve(options.image);
@@ -80,13 +81,12 @@ const SUBNET_TAKEN = /overlap|pool/i;
  * labelled with this instance, host, cluster and node, and found again by those labels.
  */
 export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory {
-  const resolveImage = imageResolver(options);
   const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
     const address = parseDockerHost(host, ["subnet_pool"]);
     const subnets = hostSubnets(host, options);
     const docker = connectDocker(host, address);
     const publicHost = publicAddress(host, address);
-    const image = hostImage(docker, resolveImage);
+    const image = hostImage(docker, options.nodeImage);
     const log = ctx.logger.child({ host: host.name });
     const owned = ownedBy(ctx.instance, host.id);
     const networkName = (id: string) => `chainpool-${id}`;
@@ -193,23 +193,13 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
       return { api_url, service_url: { vp0: api_url } };
     };
 
-    const probe = async (cluster: Pick<Cluster, "id" | "size" | "api_url"> & Cluster): Promise<ProbeResult> => {
-      let containers: Docker.ContainerInfo[];
-      try {
-        containers = await containersOf(cluster.id);
-      } catch (err) {
-        return { ok: false, reason: `docker: ${(err as Error).message}` };
-      }
-      const running = new Set(containers.filter((c) => c.State === "running").map((c) => c.Labels[LABEL.node]));
-      const down = nodeIds(cluster).filter((n) => !running.has(n));
-      if (down.length > 0) return { ok: false, reason: `containers not running: ${down.join(", ")}`, failedNodes: down };
-      return probeChainNodes(cluster, { vp0: cluster.api_url });
-    };
-
-    const waitReady = async (cluster: Cluster) => {
-      const result = await waitHealthy(() => probe(cluster), ctx.readyTimeoutMs, 50);
-      if (!result.ok) throw new Error(`cluster ${cluster.id} not healthy within ${ctx.readyTimeoutMs} ms: ${result.reason}`);
-    };
+    const probe = (cluster: Cluster): Promise<ProbeResult> =>
+      probeThroughVp0(
+        cluster,
+        async () => (await containersOf(cluster.id)).filter((c) => c.State === "running").map((c) => c.Labels[LABEL.node]),
+        { name: "docker", units: "containers not running" },
+      );
+    const waitReady = (cluster: Cluster) => untilHealthy(cluster, probe, ctx.readyTimeoutMs, 50);
 
     const eachContainer = async (cluster: Cluster, act: (c: Docker.Container, info: Docker.ContainerInfo) => Promise<unknown>) => {
       const containers = await containersOf(cluster.id);

@@ -1,10 +1,10 @@
 import type Docker from "dockerode";
 import type { Cluster, Host } from "../../core/types.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
-import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
-import { probeChainNodes, waitHealthy } from "../probe.ts";
+import { clusterNodeConfigs, NODE_PLUGINS } from "../node-configs.ts";
+import { probeThroughVp0, untilHealthy } from "../probe.ts";
 import { connectDocker, parseDockerHost, removeQuietly } from "./connect.ts";
-import { hostImage, imageResolver, type DockerDriverOptions } from "./driver.ts";
+import { hostImage, type DockerDriverOptions } from "./driver.ts";
 import { CONTAINER_LAYOUT, DATA_DIR, NODE_UID } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
 
@@ -22,11 +22,10 @@ const SECRET_FILE = "/run/secrets/config.json";
  * CI's among them) lack. api_url is that swarm node's address (or the host's public_host).
  */
 export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" | "subnetPrefix">): DriverFactory {
-  const resolveImage = imageResolver(options);
   const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
     const address = parseDockerHost(host);
     const docker = connectDocker(host, address);
-    const image = hostImage(docker, resolveImage);
+    const image = hostImage(docker, options.nodeImage);
     const log = ctx.logger.child({ host: host.name });
     const owned = ownedBy(ctx.instance, host.id);
     const name = (id: string, node?: string) => (node === undefined ? `chainpool-${id}` : `chainpool-${id}-${node}`);
@@ -61,25 +60,18 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
         .sort((a, b) => a.id.localeCompare(b.id));
     };
 
-    const probe = async (cluster: Cluster): Promise<ProbeResult> => {
-      let running: Set<string>;
-      try {
-        const services = await servicesOf(cluster.id);
-        const nodeOf = new Map(services.map((s) => [s.ID!, s.Spec?.Labels?.[LABEL.node]]));
-        const tasks = (await docker.listTasks({ filters: { service: [...nodeOf.keys()], "desired-state": ["running"] } })) as Array<{ ServiceID: string; Status?: { State?: string } }>;
-        running = new Set(tasks.filter((t) => t.Status?.State === "running").map((t) => nodeOf.get(t.ServiceID)!));
-      } catch (err) {
-        return { ok: false, reason: `swarm: ${(err as Error).message}` };
-      }
-      const down = nodeIds(cluster).filter((n) => !running.has(n));
-      if (down.length > 0) return { ok: false, reason: `services without a running task: ${down.join(", ")}`, failedNodes: down };
-      return probeChainNodes(cluster, { vp0: cluster.api_url });
-    };
-
-    const waitReady = async (cluster: Cluster) => {
-      const result = await waitHealthy(() => probe(cluster), ctx.readyTimeoutMs, 100);
-      if (!result.ok) throw new Error(`cluster ${cluster.id} not healthy within ${ctx.readyTimeoutMs} ms: ${result.reason}`);
-    };
+    const probe = (cluster: Cluster): Promise<ProbeResult> =>
+      probeThroughVp0(
+        cluster,
+        async () => {
+          const services = await servicesOf(cluster.id);
+          const nodeOf = new Map(services.map((s) => [s.ID!, s.Spec?.Labels?.[LABEL.node]]));
+          const tasks = (await docker.listTasks({ filters: { service: [...nodeOf.keys()], "desired-state": ["running"] } })) as Array<{ ServiceID: string; Status?: { State?: string } }>;
+          return tasks.filter((t) => t.Status?.State === "running").map((t) => nodeOf.get(t.ServiceID));
+        },
+        { name: "swarm", units: "services without a running task" },
+      );
+    const waitReady = (cluster: Cluster) => untilHealthy(cluster, probe, ctx.readyTimeoutMs, 100);
 
     /** Rewrites each service's spec (scale, force a new task) through Docker's versioned update. */
     const updateServices = async (cluster: Cluster, change: (spec: Docker.ServiceSpec) => Docker.ServiceSpec) => {
