@@ -122,9 +122,12 @@ async function baselines() {
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         const c = await docker.createContainer({ Image: image, Entrypoint: [entrypoint[0]!, "-e", "0"], HostConfig: { AutoRemove: false } });
-        await c.start();
-        await c.wait();
-        await c.remove({ force: true });
+        try {
+          await c.start();
+          await c.wait();
+        } finally {
+          await c.remove({ force: true }); // also when the run fails: leave nothing on the engine
+        }
       }),
     );
     containers.push((performance.now() - t0) / 1000);
