@@ -76,15 +76,13 @@ export class HostService {
     return made;
   }
 
-  /** clean: delete the host's free clusters and turn autofill off. */
+  /**
+   * clean: turn autofill off and delete the host's free clusters, those still being created
+   * or recycled included; clusters users hold stay.
+   */
   clean(id: string): string[] {
-    const result = this.#d.store.updateHost(id, { autofill: false });
-    if (!result.ok) throw notFound(`host ${id} not found`);
-    const ids = this.#d.store
-      .listClusters({ host_id: id, user_id: "" })
-      .filter((c) => c.op === null)
-      .map((c) => c.id);
-    for (const cid of ids) this.#d.store.markForDelete(cid);
+    const ids = this.#d.store.cleanHost(id);
+    if (!ids) throw notFound(`host ${id} not found`);
     this.#d.reconciler.kick();
     return ids;
   }

@@ -93,9 +93,29 @@ export class Reconciler {
 
   /** Does the op owed on one cluster now and waits for it; joins one already running. */
   settle(id: string): Promise<void> {
-    const running = this.#inflight.get(id);
-    if (running) return running;
-    const task = this.#run(id).finally(() => this.#inflight.delete(id));
+    return this.#inflight.get(id) ?? this.#track(id, () => this.#run(id));
+  }
+
+  /**
+   * Runs `work` as the cluster's one driver operation (a repair, say): ops owed on it wait
+   * until it ends, and it does not start while one runs (answers false then).
+   */
+  async exclusive(id: string, work: () => Promise<void>): Promise<boolean> {
+    if (this.#inflight.has(id)) return false;
+    await this.#track(id, work);
+    return true;
+  }
+
+  /**
+   * Registers the cluster's operation in flight. When it ends, an op written meanwhile (a
+   * release or delete during a restart or repair) is owed and was skipped by the passes
+   * that ran while this one held the cluster: ask for another pass.
+   */
+  #track(id: string, work: () => Promise<void>): Promise<void> {
+    const task = work().finally(() => {
+      this.#inflight.delete(id);
+      if (!this.#closed && this.#o.store.getCluster(id)?.op) this.kick();
+    });
     this.#inflight.set(id, task);
     return task;
   }
@@ -158,12 +178,12 @@ export class Reconciler {
       case "restart":
         if (cluster.op === "start") await driver.startCluster(cluster);
         else await driver.restartCluster(cluster);
-        store.finishOp(cluster.id, "running");
-        await this.#firstHealthCheck(cluster.id);
+        // A release or delete written meanwhile stays owed (and wins): no health check then.
+        if (store.finishOp(cluster.id, cluster.op, "running")) await this.#firstHealthCheck(cluster.id);
         return;
       case "stop":
         await driver.stopCluster(cluster);
-        store.finishOp(cluster.id, "stopped");
+        store.finishOp(cluster.id, "stop", "stopped");
         return;
     }
   }

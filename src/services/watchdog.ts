@@ -64,9 +64,11 @@ export class Watchdog {
             reconciler.kick();
           }
         } else if (driver.repairCluster) {
+          const repair = driver.repairCluster.bind(driver);
           logger.warn("cluster in use unhealthy; repairing it", { cluster: cluster.id, user: now.user_id, reason: result.reason });
           try {
-            await driver.repairCluster(now);
+            // As the cluster's one driver operation: a release meanwhile waits for it, then recycles.
+            await reconciler.exclusive(cluster.id, () => repair(now));
           } catch (err) {
             logger.error("repair failed", { cluster: cluster.id, err });
           }

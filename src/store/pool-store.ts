@@ -318,11 +318,12 @@ export class PoolStore {
     if (top + 1 === n) return n;
     const gap = this.db
       .prepare(
-        `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM clusters WHERE host_id = ?1 AND slot = 0) THEN 0
-           ELSE (SELECT MIN(c.slot) + 1 FROM clusters c WHERE c.host_id = ?1
-                 AND NOT EXISTS (SELECT 1 FROM clusters d WHERE d.host_id = ?1 AND d.slot = c.slot + 1)) END AS slot`,
+        // Plain `?` three times: better-sqlite3 refuses one value bound to a numbered `?1` used thrice.
+        `SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM clusters WHERE host_id = ? AND slot = 0) THEN 0
+           ELSE (SELECT MIN(c.slot) + 1 FROM clusters c WHERE c.host_id = ?
+                 AND NOT EXISTS (SELECT 1 FROM clusters d WHERE d.host_id = ? AND d.slot = c.slot + 1)) END AS slot`,
       )
-      .get<{ slot: number }>([hostId])!;
+      .get<{ slot: number }>([hostId, hostId, hostId])!;
     return gap.slot;
   }
 
@@ -445,6 +446,24 @@ export class PoolStore {
     });
   }
 
+  /**
+   * clean, in one transaction: autofill off, and every free cluster on the host marked for
+   * deletion whatever it is doing (creating, recycling, starting): a creation or recycle in
+   * flight ends in a delete, not in a free cluster on a cleaned host. Answers the ids.
+   */
+  cleanHost(hostId: string): string[] | undefined {
+    return this.db.transaction(() => {
+      if (this.db.prepare("UPDATE hosts SET autofill = 0 WHERE id = ?").run([hostId]).changes === 0) return undefined;
+      return this.db
+        .prepare(
+          `UPDATE clusters SET status = 'deleting', op = 'delete'
+           WHERE host_id = ? AND user_id = '' AND (op IS NULL OR op != 'delete') RETURNING id`,
+        )
+        .all<{ id: string }>([hostId])
+        .map((r) => r.id);
+    });
+  }
+
   /** Marks a free cluster to be dropped and recreated (the reset of a broken free cluster). */
   markForRecycle(id: string): boolean {
     return (
@@ -466,8 +485,12 @@ export class PoolStore {
     this.db.prepare("UPDATE clusters SET handle = ? WHERE id = ?").run([JSON.stringify(handle), id]);
   }
 
-  finishOp(id: string, status: ClusterStatus): void {
-    this.db.prepare("UPDATE clusters SET op = NULL, status = ? WHERE id = ?").run([status, id]);
+  /**
+   * Clears `op` once the driver has done it, only if it is still the op owed: a release or a
+   * delete written while it ran replaced it, and must not be wiped out. True if it was cleared.
+   */
+  finishOp(id: string, op: ClusterOp, status: ClusterStatus): boolean {
+    return this.db.prepare("UPDATE clusters SET op = NULL, status = ? WHERE id = ? AND op = ?").run([status, id, op]).changes === 1;
   }
 
   /** Records a health probe; `failuresToFail` consecutive failures turn the health to FAIL. */
@@ -507,7 +530,8 @@ export class PoolStore {
       if (!old) return undefined;
       const host = this.getHost(old.host_id);
       this.deleteClusterRow(id);
-      if (!host) return undefined;
+      // A delete (or a clean) written while the old one was being removed wins: no successor.
+      if (!host || old.op !== "recycle") return undefined;
       const type = { plugin: old.consensus_plugin as Cluster["consensus_plugin"], mode: old.consensus_mode as Cluster["consensus_mode"], size: old.size };
       return this.insertClusterRow(host, type, old.slot, old.name);
     });

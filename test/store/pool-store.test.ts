@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { nodeSqliteAvailable, openNodeSqlite } from "../../src/store/node-sqlite.ts";
 import { PoolStore } from "../../src/store/pool-store.ts";
-import type { SqlDatabase } from "../../src/store/sql.ts";
+import type { SqlDatabase, SqlParams } from "../../src/store/sql.ts";
 
 /**
  * The same suite runs against every SQL driver this runtime can load, or against those
@@ -20,14 +21,52 @@ const chosen = process.env["STORE_DRIVERS"]?.split(",");
 const drivers = chosen ? all.filter(([name]) => chosen.includes(name)) : all;
 if (chosen && drivers.length !== chosen.length) throw new Error(`STORE_DRIVERS=${chosen.join(",")}: known drivers are ${all.map(([n]) => n).join(", ")}`);
 
+/**
+ * Every SQL statement written in pool-store.ts, as a pattern: a template literal's `${...}`
+ * parts (filters, column lists) match anything. The suite must run each one on each driver,
+ * since the drivers differ in what they accept (better-sqlite3 refuses one value bound to a
+ * `?1` used three times; node:sqlite took it).
+ */
+const STATEMENTS = (() => {
+  const source = readFileSync(fileURLToPath(new URL("../../src/store/pool-store.ts", import.meta.url)), "utf8");
+  const squash = (sql: string) => sql.replace(/\s+/g, " ").trim();
+  const literals = [...source.matchAll(/`((?:SELECT|INSERT|UPDATE|DELETE)\b[^`]*)`|"((?:SELECT|INSERT|UPDATE|DELETE)\b[^"]*)"/g)].map((m) => squash(m[1] ?? m[2]!));
+  return literals.map((sql) => ({
+    sql,
+    pattern: new RegExp(`^${sql.split(/\$\{[^}]*\}/).map((part) => part.replace(/[.*+?^$()[\]{}|\\]/g, "\\$&")).join(".*")}$`),
+  }));
+})();
+
+/** The database, recording the text of every statement it runs. */
+function recording(db: SqlDatabase, ran: Set<string>): SqlDatabase {
+  const prepare = db.prepare.bind(db);
+  return Object.assign(Object.create(db) as SqlDatabase, {
+    prepare(sql: string) {
+      const statement = prepare(sql);
+      const text = sql.replace(/\s+/g, " ").trim();
+      const ranOk = <R,>(result: R): R => (ran.add(text), result);
+      return {
+        run: (params?: SqlParams) => ranOk(statement.run(params)),
+        get: <T,>(params?: SqlParams) => ranOk(statement.get<T>(params)),
+        all: <T,>(params?: SqlParams) => ranOk(statement.all<T>(params)),
+      };
+    },
+    transaction: db.transaction.bind(db),
+    exec: db.exec.bind(db),
+    backup: db.backup.bind(db),
+    close: db.close.bind(db),
+  });
+}
+
 for (const [driverName, open] of drivers) {
   describe(`PoolStore on ${driverName}`, () => {
     let dir: string;
     let store: PoolStore;
+    const ran = new Set<string>();
     const noops = { plugin: "noops" as const, mode: "" as const, size: 4 };
     beforeEach(() => {
       dir = mkdtempSync(join(tmpdir(), "chainpool-store-"));
-      store = new PoolStore({ db: open(join(dir, "pool.db")) });
+      store = new PoolStore({ db: recording(open(join(dir, "pool.db")), ran) });
     });
     afterEach(() => {
       store.close();
@@ -141,6 +180,166 @@ for (const [driverName, open] of drivers) {
         }),
       );
       assert.equal(store.listClusters().length, 0);
+    });
+
+    it("a deleted cluster's slot is reused: the lowest free slot, not one past the top", () => {
+      const h = host(3);
+      ready(h.id, 3);
+      const named = (n: string) => store.listClusters({ host_id: h.id }).find((c) => c.name === `${h.name}_${n}`)!;
+      store.deleteClusterRow(named("1").id);
+      const middle = store.createCluster(h.id, noops);
+      assert.ok(middle.ok);
+      assert.equal(middle.cluster.name, `${h.name}_1`, "the gap in the middle");
+      store.deleteClusterRow(named("0").id);
+      const first = store.createCluster(h.id, noops);
+      assert.ok(first.ok);
+      assert.equal(first.cluster.name, `${h.name}_0`, "the gap at slot 0");
+      const spread = store.createClusterSpread([h.id], noops);
+      assert.equal(spread.ok, false, "full again");
+    });
+
+    it("hosts: listed, found by name, deleted only when empty, back active after a good check", () => {
+      const a = host(1);
+      const b = host(1);
+      assert.deepEqual(store.listHosts().map((h) => h.id).sort(), [a.id, b.id].sort());
+      assert.equal(store.getHostByName(b.name)!.id, b.id);
+      assert.equal(store.getHostByName("no-such-host"), undefined);
+      ready(a.id, 1);
+      assert.deepEqual(store.deleteHost(a.id), { ok: false, reason: "HOLDS_CLUSTERS", held: 1 });
+      assert.deepEqual(store.deleteHost(b.id), { ok: true });
+      assert.deepEqual(store.deleteHost(b.id), { ok: false, reason: "NOT_FOUND" });
+      assert.equal(store.recordHostCheck(a.id, false, 1), "inactive");
+      assert.equal(store.recordHostCheck(a.id, true, 1), "active");
+      assert.equal(store.getHost(a.id)!.status, "active");
+    });
+
+    it("instanceId is made once and kept", () => {
+      const id = store.instanceId();
+      assert.match(id, /^[0-9a-f]+$/);
+      assert.equal(store.instanceId(), id);
+    });
+
+    it("releaseUser releases every cluster the user holds and records each in the history", () => {
+      const h = host(3);
+      ready(h.id, 3);
+      store.claimFreeCluster({ user_id: "u", allow_multiple: true });
+      store.claimFreeCluster({ user_id: "u", allow_multiple: true });
+      store.claimFreeCluster({ user_id: "v", allow_multiple: true });
+      assert.equal(store.releaseUser("u").length, 2);
+      assert.deepEqual(store.releaseUser("nobody"), []);
+      assert.equal(store.listReleased({ user_id: "u" }).length, 2);
+      assert.equal(store.listReleased({ user_id: "v" }).length, 0);
+      assert.ok(store.listClusters({ user_id: "u" }).length === 0);
+    });
+
+    it("requestOp sets an op only from the allowed statuses and only when none is owed", () => {
+      const h = host(1);
+      ready(h.id, 1);
+      const [c] = store.listClusters();
+      assert.equal(store.requestOp(c!.id, "stop", ["stopped"]).ok, false);
+      const stop = store.requestOp(c!.id, "stop", ["running"]);
+      assert.ok(stop.ok && stop.cluster.op === "stop");
+      const again = store.requestOp(c!.id, "restart", ["running"]);
+      assert.equal(!again.ok && again.reason, "BUSY");
+      assert.equal(!store.requestOp("nope", "stop", ["running"]).ok, true);
+    });
+
+    it("finishOp clears only the op it finished: a release written meanwhile stays owed", () => {
+      const h = host(1);
+      ready(h.id, 1);
+      const [c] = store.listClusters();
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: false }).ok);
+      assert.ok(store.requestOp(c!.id, "restart", ["running"]).ok);
+      assert.ok(store.releaseCluster(c!.id).ok);
+      assert.equal(store.finishOp(c!.id, "restart", "running"), false);
+      const now = store.getCluster(c!.id)!;
+      assert.equal(now.op, "recycle");
+      assert.equal(now.status, "deleting");
+      assert.ok(store.replaceCluster(c!.id), "the recycle still makes its successor");
+    });
+
+    it("replaceCluster makes no successor when a delete replaced the recycle", () => {
+      const h = host(1);
+      ready(h.id, 1);
+      const [c] = store.listClusters();
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: false }).ok);
+      store.releaseCluster(c!.id);
+      const marked = store.markForDelete(c!.id)!;
+      assert.equal(marked.op, "delete");
+      assert.equal(store.replaceCluster(c!.id), undefined);
+      assert.deepEqual(store.listClusters(), []);
+      assert.equal(store.listReleased().length, 1, "the release was recorded once, not again by the delete");
+    });
+
+    it("markForDelete of a held cluster records its release; markForRecycle takes only free idle clusters", () => {
+      const h = host(3);
+      ready(h.id, 3);
+      const [a, b, c] = store.listClusters();
+      store.claimFreeCluster({ user_id: "u", allow_multiple: true });
+      const held = store.listClusters({ user_id: "u" })[0]!;
+      store.markForDelete(held.id);
+      assert.equal(store.listReleased({ user_id: "u" }).length, 1);
+      const free = [a, b, c].filter((x) => x!.id !== held.id);
+      assert.equal(store.markForRecycle(free[0]!.id), true);
+      assert.equal(store.markForRecycle(free[0]!.id), false, "an op is already owed");
+      assert.equal(store.markForRecycle("nope"), false);
+      assert.equal(store.getCluster(free[0]!.id)!.op, "recycle");
+    });
+
+    it("cleanHost marks every free cluster for deletion whatever op it owed, keeps held ones, and turns autofill off", () => {
+      const h = host(4);
+      store.updateHost(h.id, { autofill: true });
+      ready(h.id, 3);
+      const creating = store.createCluster(h.id, noops);
+      assert.ok(creating.ok);
+      const claim = store.claimFreeCluster({ user_id: "u", allow_multiple: false });
+      assert.ok(claim.ok);
+      const recycling = store.listClusters({ user_id: "" }).find((c) => c.op === null)!;
+      store.markForRecycle(recycling.id);
+      const ids = store.cleanHost(h.id)!;
+      assert.equal(ids.length, 3);
+      assert.ok(!ids.includes(claim.cluster.id));
+      assert.ok(ids.includes(creating.cluster.id) && ids.includes(recycling.id));
+      assert.ok(store.listClusters({ user_id: "" }).every((c) => c.op === "delete" && c.status === "deleting"));
+      assert.equal(store.getCluster(claim.cluster.id)!.op, null);
+      assert.equal(store.getHost(h.id)!.autofill, false);
+      assert.deepEqual(store.cleanHost(h.id), [], "a second clean has nothing left to mark");
+      assert.equal(store.cleanHost("nope"), undefined);
+    });
+
+    it("pendingOps pages through owed work in creation order; saveHandle keeps the driver's handle", () => {
+      const h = host(5);
+      const made = Array.from({ length: 5 }, () => store.createCluster(h.id, noops)).map((r) => (r.ok ? r.cluster.id : ""));
+      const first = store.pendingOps(0, 2);
+      assert.deepEqual(first.map((p) => p.id), made.slice(0, 2));
+      const rest = store.pendingOps(first[1]!.seq, 10);
+      assert.deepEqual(rest.map((p) => p.id), made.slice(2));
+      store.saveHandle(made[0]!, { pids: [1, 2] });
+      assert.deepEqual(store.getCluster(made[0]!)!.handle, { pids: [1, 2] });
+    });
+
+    it("stats counts hosts and clusters by status, health, type and user", () => {
+      const h = host(3);
+      ready(h.id, 2);
+      store.createCluster(h.id, noops);
+      store.claimFreeCluster({ user_id: "u", allow_multiple: false });
+      const stats = store.stats();
+      assert.deepEqual(stats.hosts, { total: 1, by_status: { active: 1 }, by_type: { memory: 1 } });
+      assert.equal(stats.clusters.total, 3);
+      assert.equal(stats.clusters.free, 1);
+      assert.equal(stats.clusters.in_use, 1);
+      assert.deepEqual(stats.clusters.by_status, { creating: 1, running: 2 });
+      assert.deepEqual(stats.clusters.by_health, { OK: 2, unknown: 1 });
+      assert.deepEqual(stats.clusters.by_type, { "noops//4": 3 });
+      assert.deepEqual(stats.clusters.by_user, { u: 1 });
+      assert.equal(stats.released_total, 0);
+    });
+
+    // Last in this suite: the tests above are what runs the statements.
+    it("the tests above run every SQL statement of the store", () => {
+      const missed = STATEMENTS.filter(({ pattern }) => ![...ran].some((text) => pattern.test(text))).map(({ sql }) => sql);
+      assert.ok(STATEMENTS.length > 30, `found ${STATEMENTS.length} statements in pool-store.ts`);
+      assert.deepEqual(missed, [], "statements no test ran");
     });
   });
 }
