@@ -58,12 +58,15 @@ export class PoolService {
       const state = result.cluster ? `${result.cluster.status}${result.cluster.op ? ` (${result.cluster.op} pending)` : ""}` : "";
       throw conflict(`cluster ${id} cannot ${action} while ${state}`);
     }
+    let after: Cluster | undefined;
     try {
-      await this.#d.reconciler.settle(id);
+      after = await this.#d.reconciler.settle(id);
     } catch (err) {
       throw new ChainpoolError("HOST_UNAVAILABLE", `cluster ${id}: ${action} failed on its host; it will be retried: ${(err as Error).message}`);
     }
-    return this.get(id);
+    // As the op left it: a release or delete written meanwhile shows (status deleting), even
+    // if the recycle it owes has already dropped the row.
+    return after ?? this.get(id);
   }
 
   get(id: string): Cluster {

@@ -23,7 +23,8 @@ export interface ReconcilerOptions {
  */
 export class Reconciler {
   readonly #o: ReconcilerOptions;
-  readonly #inflight = new Map<string, Promise<void>>();
+  /** What runs on each cluster now: its op (with the first health check), or an exclusive task. */
+  readonly #inflight = new Map<string, { task: Promise<unknown>; kind: "op" | "exclusive" }>();
   readonly #backoff = new Map<string, { until: number; fails: number }>();
   #pass: Promise<void> | undefined;
   #again = false;
@@ -91,9 +92,17 @@ export class Reconciler {
     await Promise.all(Array.from({ length: this.#o.maxParallel }, worker));
   }
 
-  /** Does the op owed on one cluster now and waits for it; joins one already running. */
-  settle(id: string): Promise<void> {
-    return this.#inflight.get(id) ?? this.#track(id, () => this.#run(id));
+  /**
+   * Does the op owed on one cluster now and waits for it. Whatever already runs on the
+   * cluster (its op, a first health check, a repair) is waited for first; an op still owed
+   * after it is then done.
+   */
+  async settle(id: string): Promise<Cluster | undefined> {
+    for (let running = this.#inflight.get(id); running; running = this.#inflight.get(id)) {
+      if (running.kind === "op") return running.task as Promise<Cluster | undefined>; // #run's promise
+      await running.task.catch(() => {});
+    }
+    return this.#track(id, "op", () => this.#run(id));
   }
 
   /**
@@ -102,7 +111,7 @@ export class Reconciler {
    */
   async exclusive(id: string, work: () => Promise<void>): Promise<boolean> {
     if (this.#inflight.has(id)) return false;
-    await this.#track(id, work);
+    await this.#track(id, "exclusive", work);
     return true;
   }
 
@@ -111,22 +120,25 @@ export class Reconciler {
    * release or delete during a restart or repair) is owed and was skipped by the passes
    * that ran while this one held the cluster: ask for another pass.
    */
-  #track(id: string, work: () => Promise<void>): Promise<void> {
+  #track<T>(id: string, kind: "op" | "exclusive", work: () => Promise<T>): Promise<T> {
     const task = work().finally(() => {
       this.#inflight.delete(id);
       if (!this.#closed && this.#o.store.getCluster(id)?.op) this.kick();
     });
-    this.#inflight.set(id, task);
+    this.#inflight.set(id, { task, kind });
     return task;
   }
 
-  async #run(id: string): Promise<void> {
+  /** Does the op owed; answers the cluster as the op left it (undefined once its row is gone). */
+  async #run(id: string): Promise<Cluster | undefined> {
     const cluster = this.#o.store.getCluster(id);
-    if (!cluster || cluster.op === null) return;
+    if (!cluster || cluster.op === null) return cluster;
     const log = this.#o.logger.child({ cluster: id, op: cluster.op });
     try {
       await this.#apply(cluster);
       this.#backoff.delete(id);
+      // Read before #track's kick can start an op written meanwhile (a release's recycle).
+      return this.#o.store.getCluster(id);
     } catch (err) {
       if (this.#closed) {
         log.info("cluster operation cut short by shutdown; the next start does it again", { err });
@@ -153,7 +165,7 @@ export class Reconciler {
         return;
       case "create": {
         const runtime = await driver.createCluster(cluster);
-        store.markCreated(cluster.id, runtime);
+        if (!store.markCreated(cluster.id, runtime)) return; // deleted while it was being made
         this.#o.logger.info("cluster created", { cluster: cluster.id, name: cluster.name, host: host.name, api_url: runtime.api_url });
         await this.#firstHealthCheck(cluster.id);
         return;
@@ -208,7 +220,7 @@ export class Reconciler {
     this.#closed = true;
     const deadline = Date.now() + (options.graceMs ?? Number.POSITIVE_INFINITY);
     while ((this.#pass || this.#inflight.size > 0) && Date.now() < deadline) {
-      const settled = Promise.allSettled([this.#pass, ...this.#inflight.values()]);
+      const settled = Promise.allSettled([this.#pass, ...[...this.#inflight.values()].map((r) => r.task)]);
       if (!Number.isFinite(deadline)) {
         await settled;
         continue;

@@ -473,11 +473,14 @@ export class PoolStore {
     );
   }
 
-  /** Records what the driver made, after creation: the cluster is running, health unknown. */
-  markCreated(id: string, runtime: { api_url: string; service_url: Record<string, string>; handle: Record<string, unknown> }): void {
-    this.db
+  /**
+   * Records what the driver made, after creation: the cluster is running, health unknown.
+   * False when a delete replaced the create meanwhile (the delete is still owed).
+   */
+  markCreated(id: string, runtime: { api_url: string; service_url: Record<string, string>; handle: Record<string, unknown> }): boolean {
+    return this.db
       .prepare("UPDATE clusters SET status = 'running', op = NULL, health = '', health_fails = 0, api_url = ?, service_url = ?, handle = ? WHERE id = ? AND op = 'create'")
-      .run([runtime.api_url, JSON.stringify(runtime.service_url), JSON.stringify(runtime.handle), id]);
+      .run([runtime.api_url, JSON.stringify(runtime.service_url), JSON.stringify(runtime.handle), id]).changes === 1;
   }
 
   /** Saves the driver's handle before the outside world is touched, so a crash can find what was started. */

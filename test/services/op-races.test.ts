@@ -164,6 +164,24 @@ describe("a release or delete during another operation wins", () => {
     assert.equal(now.length, 1);
     assert.notEqual(now[0]!.id, alice.id);
   });
+
+  it("a restart asked for while a repair runs waits for the repair, then restarts", async () => {
+    const host = await t.addMemoryHost({ ready: 1, capacity: 1 });
+    const alice = (await t.call("POST", "/v2/cluster_op", { action: "apply", user_id: "alice" })).body.data;
+    t.memory.get(host.id)!.breakCluster(alice.id);
+    const repairing = gates.hold("repairCluster");
+    const check = t.daemon.services.watchdog.checkClusters();
+    await repairing.entered;
+    const restarting = gates.hold("restartCluster");
+    const restart = t.call("POST", "/v2/cluster_op", { action: "restart", cluster_id: alice.id });
+    repairing.open();
+    await check;
+    await restarting.entered; // the restart itself ran, after the repair
+    restarting.open();
+    const answered = await restart;
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    assert.equal(store().getCluster(alice.id)!.op, null, "answered once its own op is done");
+  });
 });
 
 describe("host_op clean", () => {
