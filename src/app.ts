@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { authenticate, type AuthOptions } from "./api/auth.ts";
 import type { AppEnv, Services } from "./api/env.ts";
 import { failBody, ok } from "./api/envelope.ts";
+import { ClientClosedError } from "./api/input.ts";
 import { backup } from "./api/operator/backup.ts";
 import { hosts } from "./api/operator/hosts.ts";
 import { operatorClusters } from "./api/operator/clusters.ts";
@@ -39,6 +40,15 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     else log.info("request", line);
   });
 
+  // Hono answers HEAD with the GET handler and drops the body: on a route whose GET acts
+  // (cluster_op hands out and releases clusters; backup copies the database) that would do
+  // the work for a reply no one reads. Those answer 405 to HEAD and do nothing.
+  for (const [path, allow] of [["/v2/cluster_op", "GET, POST"], ["/api/backup", "GET"]] as const) {
+    app.use(path, async (c, next) => {
+      if (c.req.method !== "HEAD") return next();
+      return c.json(failBody(405, `method: HEAD is not taken on ${path}, whose GET acts; send ${allow.replace(", ", " or ")}`), 405, { allow });
+    });
+  }
 
   app.get("/api/health", (c) => ok(c, { status: "OK", version: services.version }));
 
@@ -55,6 +65,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.notFound((c) => c.json(failBody(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 
   app.onError((err, c) => {
+    if (err instanceof ClientClosedError) {
+      // Not a fault here: a client that hung up mid-body, or one too slow for the listener's timeout.
+      log.warn("client closed the connection before the body arrived", { request_id: c.get("requestId"), method: c.req.method, path: c.req.path, reason: (err.cause as Error | undefined)?.message ?? err.message });
+      return c.json(failBody(400, `body: ${err.message}`), 400);
+    }
     if (err instanceof ChainpoolError) {
       const status = httpStatus(err.code);
       if (status >= 500) log.error("request failed", { request_id: c.get("requestId"), path: c.req.path, err });

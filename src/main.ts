@@ -20,6 +20,19 @@ const WORK_GRACE_MS = 3_000;
 /** ...and past this the process exits 1 whatever is still running. */
 const HARD_LIMIT_MS = 20_000;
 
+/**
+ * Listener bounds, so that idle and trickling connections cannot pile up: a client gets
+ * HEADERS_TIMEOUT_MS to send its request line and headers and REQUEST_TIMEOUT_MS for the whole
+ * request, body included (a body is at most api.max_body_bytes, 64 KiB by default); a
+ * keep-alive connection idle between requests closes after KEEP_ALIVE_TIMEOUT_MS. Node checks
+ * the first two every CONNECTIONS_CHECK_MS (its default, 30 s, would let a connection outlive
+ * them by that much). Replies are not bounded: a reset or a backup may take its time.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const CONNECTIONS_CHECK_MS = 1_000;
+
 function splitListen(listen: string): { host: string; port: number } {
   const at = listen.lastIndexOf(":");
   return { host: listen.slice(0, at).replace(/^\[(.*)\]$/, "$1"), port: Number(listen.slice(at + 1)) };
@@ -63,7 +76,17 @@ async function serve(argv: readonly string[]): Promise<void> {
     // A data directory we cannot write, a database file we cannot open: one line, no stack.
     fail(1, `cannot start: ${(err as Error).message}`);
   }
-  const server = listen({ fetch: daemon.app.fetch, hostname: host, port }) as Server;
+  const server = listen({
+    fetch: daemon.app.fetch,
+    hostname: host,
+    port,
+    serverOptions: {
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    },
+  }) as Server;
   server.once("error", (err) => {
     logger.error("cannot listen", { listen: config.listen, err });
     process.exit(1);

@@ -1,6 +1,8 @@
 import * as v from "valibot";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../lib/node-config.ts";
-import { HOST_TYPES } from "../core/types.ts";
+import { hostSpecProblems } from "../core/host-params.ts";
+import { describeValue, isPlainObject } from "../core/values.ts";
+import type { HostType } from "../core/types.ts";
 import { subnetPool } from "../lib/subnets.ts";
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -19,16 +21,48 @@ export const ConsensusTypeSchema = v.pipe(
   v.forward(v.check((t) => t.plugin !== "pbft" || t.size >= 4, "pbft needs at least 4 nodes"), ["size"]),
 );
 
-export const HostSeedSchema = v.strictObject({
-  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a host name is 1-63 letters, digits, '_', '.', '-'")),
-  type: v.picklist(HOST_TYPES),
-  daemon_url: v.optional(v.string(), ""),
-  capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 4),
-  autofill: v.optional(v.boolean(), true),
-  schedulable: v.optional(v.boolean(), true),
-  log_level: v.optional(v.string(), "INFO"),
-  params: v.optional(v.record(v.string(), v.unknown()), {}),
-});
+/**
+ * A host's daemon_url and params under the same rules the operator API applies
+ * (core/host-params.ts), each wrong key its own issue so that check-config names every one.
+ */
+const daemonUrlIssues = (type: HostType) =>
+  v.rawCheck<string>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    for (const problem of hostSpecProblems({ type, daemon_url: dataset.value })) addIssue({ message: problem.message });
+  });
+
+const paramsIssues = (type: HostType) =>
+  v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const params = dataset.value;
+    for (const problem of hostSpecProblems({ type, params })) {
+      const key = String(problem.path[1]);
+      addIssue({ message: problem.message, path: [{ type: "object", origin: "value", input: params, key, value: params[key] }] });
+    }
+  });
+
+const hostSeed = <const T extends HostType>(type: T) =>
+  v.strictObject({
+    name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a host name is 1-63 letters, digits, '_', '.', '-'")),
+    type: v.literal(type),
+    daemon_url: v.optional(v.pipe(v.string(), daemonUrlIssues(type)), ""),
+    capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 4),
+    autofill: v.optional(v.boolean(), true),
+    schedulable: v.optional(v.boolean(), true),
+    log_level: v.optional(v.string(), "INFO"),
+    params: v.optional(
+      v.pipe(
+        v.custom<Record<string, unknown>>(isPlainObject, (issue) => `expected an object, got ${describeValue(issue.input)}`),
+        paramsIssues(type),
+        // A plain copy: TOML tables come with a null prototype.
+        v.transform((params) => ({ ...params })),
+      ),
+      {},
+    ),
+  });
+
+/** A `[[hosts]]` entry; its type decides which daemon_url and params it takes. */
+export const HostSeedSchema = v.variant("type", [hostSeed("local"), hostSeed("docker"), hostSeed("swarm"), hostSeed("memory")]);
 
 const ConsensusTuning = v.strictObject({
   batch_size: v.optional(positiveInt, 500),

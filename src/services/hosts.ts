@@ -1,7 +1,14 @@
 import { badRequest, ChainpoolError, conflict, notFound } from "../core/errors.ts";
-import type { Cluster, ConsensusType, Host } from "../core/types.ts";
+import { hostSpecProblems } from "../core/host-params.ts";
+import type { Cluster, ConsensusType, Host, HostType } from "../core/types.ts";
 import type { HostPatch, NewHost } from "../store/pool-store.ts";
 import type { ServiceDeps } from "./deps.ts";
+
+/** The host type's rules for daemon_url and params (core/host-params.ts): a 400 naming every wrong field. */
+function checkHostSpec(spec: { type: HostType; daemon_url: string | undefined; params: unknown }): void {
+  const problems = hostSpecProblems(spec);
+  if (problems.length > 0) throw badRequest(problems.map((p) => `${p.path.join(".")}: ${p.message}`).join("; "));
+}
 
 /** The operator's verbs on hosts and on single clusters. */
 export class HostService {
@@ -22,6 +29,7 @@ export class HostService {
   }
 
   add(spec: NewHost): Host {
+    checkHostSpec({ type: spec.type, daemon_url: spec.daemon_url, params: spec.params });
     this.#d.drivers.check({ ...spec, id: "(new)", status: "inactive", create_ts: "" });
     if (this.#d.store.getHostByName(spec.name)) throw conflict(`name: a host named ${spec.name} exists already`);
     const host = this.#d.store.insertHost(spec);
@@ -30,7 +38,9 @@ export class HostService {
   }
 
   async update(id: string, patch: HostPatch): Promise<Host> {
-    this.#d.drivers.check({ ...this.get(id), ...patch });
+    const host = this.get(id);
+    checkHostSpec({ type: host.type, daemon_url: patch.daemon_url, params: patch.params });
+    this.#d.drivers.check({ ...host, ...patch });
     if (patch.name !== undefined) {
       const other = this.#d.store.getHostByName(patch.name);
       if (other && other.id !== id) throw conflict(`name: a host named ${patch.name} exists already`);

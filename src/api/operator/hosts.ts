@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { badRequest } from "../../core/errors.ts";
 import { HOST_TYPES } from "../../core/types.ts";
+import { describeValue, isPlainObject } from "../../core/values.ts";
 import type { HostPatch } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ok } from "../envelope.ts";
@@ -14,7 +15,8 @@ const HOST_FIELDS = ["name", "type", "daemon_url", "worker_api", "capacity", "au
 const name = () =>
   v.pipe(idField(63), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "letters, digits, '_', '.', '-' only, starting with a letter or digit"));
 const daemonUrl = () => v.pipe(v.string("expected a string"), v.maxLength(512, "must be at most 512 characters"));
-const params = () => v.record(v.string(), v.unknown(), "expected an object");
+/** An object; which params it may hold is the host type's rule (core/host-params.ts, checked by the host service). */
+const params = () => v.custom<Record<string, unknown>>(isPlainObject, (i) => `expected an object, got ${describeValue(i.input)}`);
 
 const AddSchema = v.object({
   name: name(),

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { badRequest } from "../../core/errors.ts";
+import { describeValue } from "../../core/values.ts";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
 import type { AppEnv } from "../env.ts";
 import { ok } from "../envelope.ts";
@@ -29,7 +30,7 @@ clusterOp.on(["GET", "POST"], "/", async (c) => {
   const action = input["action"];
   if (action === undefined || action === "") throw badRequest("action: missing");
   if (typeof action !== "string" || !(ACTIONS as readonly string[]).includes(action)) {
-    throw badRequest(`action: Unknown action type ${JSON.stringify(action)} (accepted: ${ACTIONS.join(", ")})`);
+    throw badRequest(`action: Unknown action type ${describeValue(action)} (accepted: ${ACTIONS.join(", ")})`);
   }
   const { pool, store } = c.var.services;
   switch (action as (typeof ACTIONS)[number]) {

@@ -5,7 +5,7 @@ import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
 import type { ClusterFilter } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ok } from "../envelope.ts";
-import { choiceField, definedOnly, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
+import { choiceField, definedOnly, exactString, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
 import { clusterView } from "../views.ts";
 import { badRequest } from "../../core/errors.ts";
 
@@ -16,8 +16,8 @@ const FilterSchema = v.object({
   consensus_plugin: v.optional(choiceField(CONSENSUS_PLUGINS)),
   consensus_mode: v.optional(choiceField(CONSENSUS_MODES)),
   size: v.optional(intField(1, 64)),
-  // "" selects free clusters, so user ids are not trimmed to emptiness here.
-  user_id: v.optional(v.pipe(v.string("expected a string"), v.maxLength(128, "must be at most 128 characters"))),
+  // "" selects free clusters; any other user id is taken exactly, as apply takes it.
+  user_id: v.optional(exactString(128)),
   host_id: v.optional(idField()),
   status: v.optional(choiceField(CLUSTER_STATUSES)),
   health: v.optional(choiceField(HEALTHS)),

@@ -1,0 +1,92 @@
+import { isIPv4, isIPv6 } from "node:net";
+import type { HostType } from "./types.ts";
+import { CONTROL_CHARACTER, describeValue, isPlainObject } from "./values.ts";
+
+/**
+ * What each host type reads from a host's `daemon_url` and `params`, as one rule for the
+ * operator API (POST/PUT /api/host) and for `[[hosts]]` in the config file. A param a driver
+ * would ignore is refused rather than stored, so a typo never passes for a setting.
+ */
+type ParamKind = "file" | "boolean" | "public_host" | "string";
+
+/** The params each host type reads; every other key is refused. Local nodes run here and need none. */
+export const HOST_PARAMS: Readonly<Record<HostType, Readonly<Record<string, ParamKind>>>> = {
+  local: {},
+  memory: {},
+  docker: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host", subnet_pool: "string" },
+  swarm: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host" },
+};
+
+/** One wrong field: `path` as the API and config errors name it ("params.public_host"). */
+export interface HostSpecProblem {
+  path: readonly (string | number)[];
+  message: string;
+}
+
+const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * A DNS name or an IP literal, as it goes into `http://PUBLIC_HOST:PORT`: no scheme, port,
+ * path or spaces; an IPv6 address in brackets, as in a URL.
+ */
+export function isPublicHost(s: string): boolean {
+  if (s.startsWith("[") && s.endsWith("]")) return isIPv6(s.slice(1, -1));
+  if (isIPv4(s)) return true;
+  // All digits and dots but not an IPv4 address (300.1.2.3): no name looks like that.
+  if (/^[\d.]+$/.test(s)) return false;
+  return s.length <= 253 && s.split(".").every((label) => LABEL.test(label));
+}
+
+function paramProblem(kind: ParamKind, value: unknown): string | undefined {
+  switch (kind) {
+    case "boolean":
+      return typeof value === "boolean" ? undefined : "must be true or false";
+    case "file":
+    case "string":
+      if (typeof value !== "string" || value === "") return "must be a non-empty string";
+      if (CONTROL_CHARACTER.test(value)) return "must not contain control characters";
+      return undefined;
+    case "public_host":
+      if (typeof value !== "string") return `must be a string, got ${describeValue(value)}`;
+      if (isPublicHost(value)) return undefined;
+      return `${describeValue(value)} is not a hostname or IP address; give a bare name or address (IPv6 in brackets), without scheme, port or path`;
+  }
+}
+
+/**
+ * Every problem with a host's daemon_url and params for its type, each naming its field; an
+ * empty list when there is none. Only the fields given are checked, so a PUT that changes
+ * capacity is not refused for what an older version stored. Nothing is contacted or read:
+ * the drivers' own check (daemon_url's form, TLS files readable) comes after this.
+ */
+export function hostSpecProblems(spec: { type: HostType; daemon_url?: string | undefined; params?: unknown }): HostSpecProblem[] {
+  const problems: HostSpecProblem[] = [];
+  const url = spec.daemon_url;
+  if (url !== undefined) {
+    if (spec.type === "local" && url !== "") {
+      problems.push({ path: ["daemon_url"], message: "local hosts take no daemon_url; their nodes run on this machine" });
+    } else if (CONTROL_CHARACTER.test(url)) {
+      problems.push({ path: ["daemon_url"], message: "must not contain control characters" });
+    } else if (url !== url.trim()) {
+      problems.push({ path: ["daemon_url"], message: "must not begin or end with whitespace" });
+    }
+  }
+  if (spec.params === undefined) return problems;
+  if (!isPlainObject(spec.params)) {
+    problems.push({ path: ["params"], message: `expected an object, got ${describeValue(spec.params)}` });
+    return problems;
+  }
+  const known = HOST_PARAMS[spec.type];
+  const names = Object.keys(known);
+  for (const [key, value] of Object.entries(spec.params)) {
+    const kind = Object.hasOwn(known, key) ? known[key] : undefined;
+    if (kind === undefined) {
+      const takes = names.length === 0 ? "no params" : names.join(", ");
+      problems.push({ path: ["params", key], message: `unknown param; ${spec.type} hosts take ${takes}` });
+      continue;
+    }
+    const problem = paramProblem(kind, value);
+    if (problem !== undefined) problems.push({ path: ["params", key], message: problem });
+  }
+  return problems;
+}

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { runCli } from "../../src/cli/run.ts";
+import { ConfigError, parseConfig } from "../../src/config/load.ts";
+
+// The hosts a config file names follow the rules POST /api/host applies (test/api/host-params.test.ts).
+describe("config: [[hosts]] params follow the operator API's rules", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "cfg-params-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const checkConfig = async (toml: string) => {
+    const file = join(dir, `c${Math.random().toString(36).slice(2)}.toml`);
+    writeFileSync(file, toml);
+    let err = "";
+    const code = await runCli(["check-config", file], { out: () => {}, err: (s) => void (err += s), env: {}, isTTY: false });
+    return { code, lines: err.trimEnd().split("\n").map((l) => l.slice(file.length + 2)) };
+  };
+
+  it("error: check-config prints one line per wrong host key: daemon_url and params of a local host, ill-formed docker params", async () => {
+    const r = await checkConfig(`
+[[hosts]]
+name = "here"
+type = "local"
+daemon_url = "tcp://10.0.0.1:2375"
+params = { colour = "red", public_host = "example.org" }
+
+[[hosts]]
+name = "dock"
+type = "docker"
+daemon_url = "unix:///var/run/docker.sock"
+params = { public_host = "http://example.org", insecure = "yes", tls = true }
+`);
+    assert.equal(r.code, 2);
+    assert.equal(r.lines.length, 6, r.lines.join("\n"));
+    assert.match(r.lines[0]!, /^hosts\.0\.daemon_url: local hosts take no daemon_url/);
+    assert.match(r.lines[1]!, /^hosts\.0\.params\.colour: unknown param; local hosts take no params/);
+    assert.match(r.lines[2]!, /^hosts\.0\.params\.public_host: unknown param; local hosts take no params/);
+    assert.match(r.lines[3]!, /^hosts\.1\.params\.public_host: "http:\/\/example\.org" is not a hostname or IP address/);
+    assert.match(r.lines[4]!, /^hosts\.1\.params\.insecure: must be true or false/);
+    assert.match(r.lines[5]!, /^hosts\.1\.params\.tls: unknown param; docker hosts take tls_ca, tls_cert, tls_key, insecure, public_host, subnet_pool/);
+  });
+
+  it("error: params that are an array are named", async () => {
+    const r = await checkConfig(`[[hosts]]\nname = "d"\ntype = "swarm"\ndaemon_url = "unix:///x"\nparams = ["public_host"]\n`);
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.lines.map((l) => l.split(":")[0]), ["hosts.0.params"]);
+    assert.match(r.lines[0]!, /expected an object, got an array/);
+  });
+
+  it("error: parseConfig refuses the same, so the daemon does not start on it", () => {
+    assert.throws(
+      () => parseConfig({ hosts: [{ name: "l", type: "local", params: { public_host: "x.example" } }] }),
+      (e: unknown) => e instanceof ConfigError && /^hosts\.0\.params\.public_host: unknown param/.test(e.message),
+    );
+  });
+
+  it("happy: well-formed docker and swarm params and a bare local host are accepted", () => {
+    const c = parseConfig({
+      hosts: [
+        { name: "l", type: "local" },
+        { name: "d", type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, public_host: "pool.example.org", subnet_pool: "10.150.0.0/16" } },
+        { name: "s", type: "swarm", daemon_url: "unix:///var/run/docker.sock", params: { public_host: "[2001:db8::1]" } },
+      ],
+    });
+    assert.deepEqual(c.hosts.map((h) => h.name), ["l", "d", "s"]);
+  });
+});
