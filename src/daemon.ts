@@ -6,6 +6,7 @@ import type { AppEnv, Services } from "./api/env.ts";
 import { createApp } from "./app.ts";
 import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
+import { portDomain } from "./core/port-domain.ts";
 import type { HostType } from "./core/types.ts";
 import type { DriverFactory } from "./drivers/contract.ts";
 import { dockerDriverFactory, imageResolver } from "./drivers/docker/driver.ts";
@@ -13,6 +14,7 @@ import { swarmDriverFactory } from "./drivers/docker/swarm.ts";
 import { localDriverFactory } from "./drivers/local/driver.ts";
 import { subnetPool } from "./lib/subnets.ts";
 import { createLogger, type Logger } from "./lib/logger.ts";
+import { machineAddresses } from "./lib/machine-addresses.ts";
 import { runtimeKind } from "./lib/runtime.ts";
 import { VERSION } from "./lib/version.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
@@ -82,28 +84,31 @@ export function createDaemon(options: DaemonOptions): Daemon {
     swarm: swarmDriverFactory(dockerOptions),
   };
   const instance = store.instanceId();
+  const ownAddresses = machineAddresses();
+  const retryBlockedAfterMs = config.ports.retry_blocked_s * 1000;
   const drivers = new DriverRegistry({
     factories,
     context: (host) => {
-      // Local hosts share this machine's ports; any other host has its own.
-      const domain = host.type === "local" ? "local" : host.id;
+      // Hosts that publish on one machine's ports lease them from one ledger, that machine's.
+      const domain = portDomain(host, ownAddresses);
+      const portRange = { min: config.ports.min, max: config.ports.max, retryBlockedAfterMs };
       return {
         logger: logger.child({ driver: host.type }),
         ports: {
           lease: (clusterId, count) => {
-            const ports = store.leasePorts(domain, clusterId, count, config.ports);
+            const ports = store.leasePorts(domain, clusterId, count, portRange);
             if (!ports) throw new Error(`no ${count} free ports left in ${config.ports.min}-${config.ports.max} on ${host.name}`);
             return ports;
           },
-          block: (port) => store.blockPort(domain, port),
+          block: (port, why) => store.blockPort(domain, port, `${host.name}: ${why}`),
         },
         subnets: {
           lease: (clusterId, blocks) => {
-            const [index] = store.leasePorts(`${host.id}#subnet`, clusterId, 1, { min: 0, max: blocks - 1 }) ?? [];
+            const [index] = store.leasePorts(`${host.id}#subnet`, clusterId, 1, { min: 0, max: blocks - 1, retryBlockedAfterMs }) ?? [];
             if (index === undefined) throw new Error(`no free subnet block left on ${host.name}`);
             return index;
           },
-          block: (index) => store.blockPort(`${host.id}#subnet`, index),
+          block: (index, why) => store.blockPort(`${host.id}#subnet`, index, why),
         },
         instance,
         saveHandle: (id, handle) => store.saveHandle(id, handle),

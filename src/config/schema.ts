@@ -111,7 +111,12 @@ export const ConfigSchema = v.strictObject({
   ),
   ports: v.optional(
     v.pipe(
-      v.strictObject({ min: v.optional(port, 7050), max: v.optional(port, 7999) }),
+      v.strictObject({
+        min: v.optional(port, 7050),
+        max: v.optional(port, 7999),
+        /** How long a port found taken by something chainpool does not own is left alone before it is tried again. */
+        retry_blocked_s: v.optional(seconds, 600),
+      }),
       v.check((p) => p.min <= p.max, "ports.min must not be above ports.max"),
     ),
     {},

@@ -19,19 +19,25 @@ export interface ProbeResult {
   failedNodes?: string[];
 }
 
-/** Ports leased from the pool store: no port is ever handed to two clusters. */
+/**
+ * Ports leased from the pool store: no port is ever handed to two clusters, nor to two hosts
+ * that publish on one machine's ports (they lease from one ledger, the machine's).
+ */
 export interface PortLeaser {
   lease(clusterId: string, count: number): number[];
-  /** Marks a port as taken by something chainpool does not own, so it is never leased again. */
-  block(port: number): void;
+  /**
+   * Takes back a port found taken by something chainpool does not own (`why`: what said so);
+   * it is leased to nobody for a while (`ports.retry_blocked_s`), then tried again.
+   */
+  block(port: number, why: string): void;
 }
 
 /** Blocks of a host's subnet pool, leased like ports: by index, never to two clusters. */
 export interface SubnetLeaser {
   /** An index below `blocks` (the size of the driver's pool) held by the cluster. */
   lease(clusterId: string, blocks: number): number;
-  /** Marks a block as overlapping something chainpool does not own, so it is never leased again. */
-  block(index: number): void;
+  /** Takes back a block found overlapping something chainpool does not own; tried again later, as ports are. */
+  block(index: number, why: string): void;
 }
 
 export interface DriverContext {

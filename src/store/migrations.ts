@@ -1,10 +1,19 @@
+import { legacyPortDomain, MACHINE_DOMAIN, portDomain } from "../core/port-domain.ts";
+import type { HostType } from "../core/types.ts";
+import { machineAddresses } from "../lib/machine-addresses.ts";
 import type { SqlDatabase } from "./sql.ts";
+
+/** SQL to run, or a step that needs code (e.g. to work a value out of a row's fields). */
+export type Migration = string | ((db: SqlDatabase) => void);
+
+/** Ports blocked before blocks recorded when count as blocked at the epoch: due to be tried again at once. */
+const LONG_AGO = "1970-01-01T00:00:00.000Z";
 
 /**
  * Versioned schema migrations, applied in order inside one transaction each; the schema
  * version lives in SQLite's user_version. Never edit a shipped migration: add a new one.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   // 1: hosts, clusters, port leases, release history.
   `
   CREATE TABLE hosts (
@@ -73,13 +82,48 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // v3: a block records when and why, so that it can be tried again later. Ports blocked
+  // until now were blocked for good, mostly by hosts on one machine leasing the same ports.
+  `
+  ALTER TABLE port_leases ADD COLUMN blocked_at TEXT;
+  ALTER TABLE port_leases ADD COLUMN blocked_why TEXT NOT NULL DEFAULT '';
+  UPDATE port_leases SET blocked_at = '${LONG_AGO}', blocked_why = 'blocked before blocks recorded why'
+    WHERE cluster_id = '!blocked';
+  `,
+  // v4: hosts that publish on one machine's ports lease them from one ledger (core/port-domain.ts);
+  // leases move from the old per-host domains to it. Where two leases meet on one port, a
+  // cluster's lease is kept over a block; of two clusters' leases one is kept, and should
+  // that port be in use, the driver that leases it next finds it taken and moves on.
+  (db) => {
+    const moves = new Map<string, string>([["local", MACHINE_DOMAIN]]);
+    const own = machineAddresses();
+    for (const host of db.prepare("SELECT id, type, daemon_url FROM hosts").all<{ id: string; type: HostType; daemon_url: string }>()) {
+      moves.set(legacyPortDomain(host), portDomain(host, own));
+    }
+    const columns = "port, cluster_id, blocked_at, blocked_why";
+    const keepLeases = db.prepare(
+      `INSERT INTO port_leases (domain, ${columns}) SELECT ?, ${columns} FROM port_leases WHERE domain = ? AND cluster_id != '!blocked'
+       ON CONFLICT (domain, port) DO UPDATE SET cluster_id = excluded.cluster_id, blocked_at = NULL, blocked_why = ''
+       WHERE port_leases.cluster_id = '!blocked'`,
+    );
+    const keepBlocks = db.prepare(`INSERT OR IGNORE INTO port_leases (domain, ${columns}) SELECT ?, ${columns} FROM port_leases WHERE domain = ? AND cluster_id = '!blocked'`);
+    const drop = db.prepare("DELETE FROM port_leases WHERE domain = ?");
+    for (const [from, to] of moves) {
+      if (from === to) continue;
+      keepLeases.run([to, from]);
+      keepBlocks.run([to, from]);
+      drop.run([from]);
+    }
+  },
 ];
 
 export function migrate(db: SqlDatabase): number {
   const current = Number(db.prepare("PRAGMA user_version").get<{ user_version: number }>()?.user_version ?? 0);
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]!);
+      const migration = MIGRATIONS[v]!;
+      if (typeof migration === "string") db.exec(migration);
+      else migration(db);
       db.exec(`PRAGMA user_version = ${v + 1}`);
     });
   }

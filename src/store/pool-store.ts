@@ -46,6 +46,13 @@ export type CreateClusterResult =
   | { ok: true; cluster: Cluster }
   | { ok: false; reason: "HOST_NOT_FOUND" | "HOST_FULL" };
 
+/** Ports to lease from, [min, max], and when a blocked one may be tried again (never, if absent). */
+export interface PortRange {
+  min: number;
+  max: number;
+  retryBlockedAfterMs?: number;
+}
+
 export interface PoolStats {
   hosts: { total: number; by_status: Record<string, number>; by_type: Record<string, number> };
   clusters: {
@@ -135,9 +142,15 @@ const FILTER_COLUMNS = ["consensus_plugin", "consensus_mode", "size", "user_id",
  */
 export class PoolStore {
   readonly db: SqlDatabase;
+  readonly #clock: () => number;
 
-  constructor(options: { db: SqlDatabase }) {
+  constructor(options: {
+    db: SqlDatabase;
+    /** Milliseconds since the epoch; tests pass their own. Decides when blocked ports are due again. */
+    clock?: () => number;
+  }) {
     this.db = options.db;
+    this.#clock = options.clock ?? Date.now;
     migrate(this.db);
   }
 
@@ -553,17 +566,23 @@ export class PoolStore {
   // ---------------------------------------------------------------- ports
 
   /**
-   * Leases `count` ports from [min, max] in a port domain (the machine for local hosts, the
-   * Docker host for docker hosts) for a cluster. One transaction: no port is given twice.
-   * Leases the cluster already holds are answered again, so a resumed creation reuses them.
+   * Leases `count` ports from [min, max] in a port domain (one machine's ports: see
+   * core/port-domain.ts) for a cluster. One transaction: no port is given twice. Leases the
+   * cluster already holds are answered again, so a resumed creation reuses them. A port
+   * blocked at least `retryBlockedAfterMs` ago is free again: the driver that leases it next
+   * probes it, and blocks it anew if it is still taken.
    */
-  leasePorts(domain: string, clusterId: string, count: number, range: { min: number; max: number }): number[] | undefined {
+  leasePorts(domain: string, clusterId: string, count: number, range: PortRange): number[] | undefined {
     return this.db.transaction(() => {
       const held = this.db
         .prepare("SELECT port FROM port_leases WHERE domain = ? AND cluster_id = ? ORDER BY port")
         .all<{ port: number }>([domain, clusterId])
         .map((r) => r.port);
       if (held.length >= count) return held.slice(0, count);
+      if (range.retryBlockedAfterMs !== undefined) {
+        const due = new Date(this.#clock() - range.retryBlockedAfterMs).toISOString();
+        this.db.prepare("DELETE FROM port_leases WHERE domain = ? AND cluster_id = '!blocked' AND blocked_at <= ?").run([domain, due]);
+      }
       const used = new Set(
         this.db
           .prepare("SELECT port FROM port_leases WHERE domain = ? AND port BETWEEN ? AND ?")
@@ -581,9 +600,15 @@ export class PoolStore {
     });
   }
 
-  /** Gives back one leased port (e.g. found taken by a foreign process) and leases it to nobody. */
-  blockPort(domain: string, port: number): void {
-    this.db.prepare("UPDATE port_leases SET cluster_id = '!blocked' WHERE domain = ? AND port = ?").run([domain, port]);
+  /**
+   * Takes back one leased port that a driver found taken by something chainpool does not own,
+   * and leases it to nobody until it is due to be tried again (see leasePorts); records when
+   * and why.
+   */
+  blockPort(domain: string, port: number, why: string): void {
+    this.db
+      .prepare("UPDATE port_leases SET cluster_id = '!blocked', blocked_at = ?, blocked_why = ? WHERE domain = ? AND port = ?")
+      .run([new Date(this.#clock()).toISOString(), why, domain, port]);
   }
 
   releasePorts(clusterId: string): void {

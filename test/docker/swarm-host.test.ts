@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, startDockerDaemon } from "../helpers/docker.ts";
+import { dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, ensureSwarm, startDockerDaemon } from "../helpers/docker.ts";
 import { runExample02 } from "../helpers/example02.ts";
 
 const skip = await dockerSkipReason();
@@ -12,19 +11,15 @@ const skip = await dockerSkipReason();
 describe("a swarm host: a single-node swarm running clusters as services", { skip }, () => {
   let d: DaemonProcess;
   let instance = "";
-  let initialised = false;
+  let leaveSwarm: () => void = () => undefined;
   before(async () => {
-    const info = await docker.info();
-    if (info.Swarm?.LocalNodeState !== "active") {
-      execFileSync("docker", ["swarm", "init", "--advertise-addr", "127.0.0.1"], { stdio: "ignore" });
-      initialised = true;
-    }
+    leaveSwarm = await ensureSwarm();
     d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
     instance = await startDockerDaemon(d);
   });
   after(async () => {
     await destroyDockerDaemon(d, instance);
-    if (initialised) execFileSync("docker", ["swarm", "leave", "--force"], { stdio: "ignore" });
+    leaveSwarm();
   });
 
   const services = async () => docker.listServices({ filters: { label: [`${LABEL.instance}=${instance}`] } });

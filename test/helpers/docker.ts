@@ -214,3 +214,14 @@ export async function destroyDockerDaemon(d: DaemonProcess, instance: string, en
   if (instance) for (const engine of engines) await removeInstance(instance, engine).catch(() => undefined);
   await d.destroy();
 }
+
+/**
+ * Makes this engine a single-node swarm manager unless it is one already; answers how to undo
+ * that (leave the swarm only if this call made it).
+ */
+export async function ensureSwarm(): Promise<() => void> {
+  const info = await docker.info();
+  if (info.Swarm?.LocalNodeState === "active") return () => undefined;
+  execFileSync("docker", ["swarm", "init", "--advertise-addr", "127.0.0.1"], { stdio: "ignore" });
+  return () => execFileSync("docker", ["swarm", "leave", "--force"], { stdio: "ignore" });
+}

@@ -154,12 +154,87 @@ for (const [driverName, open] of drivers) {
       assert.equal(new Set([...a, ...b]).size, 8);
       assert.deepEqual(store.leasePorts("local", "A", 4, range), a);
       assert.equal(store.leasePorts("local", "C", 4, range), undefined, "only 2 ports left");
-      store.blockPort("local", a[0]!);
+      store.blockPort("local", a[0]!, "in use");
       const again = store.leasePorts("local", "A", 4, range)!;
       assert.ok(!again.includes(a[0]!), "a blocked port is not leased again");
       store.releasePorts("B");
       assert.ok(store.leasePorts("local", "C", 4, range));
       assert.ok(store.leasePorts("other-host", "D", 10, range), "another port domain has its own range");
+    });
+
+    it("a blocked port is leased to nobody until it is due, then leased again, and blocked anew if still taken", () => {
+      let now = Date.parse("2030-01-01T00:00:00.000Z");
+      store.close();
+      store = new PoolStore({ db: open(join(dir, "pool.db")), clock: () => now });
+      const range = { min: 9000, max: 9003, retryBlockedAfterMs: 600_000 };
+      assert.deepEqual(store.leasePorts("machine", "A", 1, range), [9000]);
+      store.blockPort("machine", 9000, "dock: Bind for 0.0.0.0:9000 failed: port is already allocated");
+      // Spread: node:sqlite answers rows with a null prototype.
+      const blocked = () => store.db.prepare("SELECT port, blocked_at, blocked_why FROM port_leases WHERE cluster_id = '!blocked'").all().map((r) => ({ ...r }));
+      assert.deepEqual(blocked(), [{ port: 9000, blocked_at: "2030-01-01T00:00:00.000Z", blocked_why: "dock: Bind for 0.0.0.0:9000 failed: port is already allocated" }], "when and why");
+
+      now += 599_999;
+      assert.deepEqual(store.leasePorts("machine", "A", 1, range), [9001], "not yet due: the cluster gets another port");
+      assert.deepEqual(store.leasePorts("machine", "B", 3, range), undefined, "9000 is not free for anyone");
+      now += 1;
+      assert.deepEqual(store.leasePorts("machine", "B", 1, range), [9000], "due: leased again, for the driver to probe");
+      store.blockPort("machine", 9000, "still taken");
+      assert.equal(store.leasePorts("machine", "C", 3, range), undefined, "blocked anew, from now");
+      assert.deepEqual(store.leasePorts("machine", "C", 2, range), [9002, 9003]);
+      now += 600_000;
+      store.releasePorts("C");
+      assert.deepEqual(store.leasePorts("machine", "D", 3, range), [9000, 9002, 9003]);
+      assert.deepEqual(blocked(), []);
+      const forGood = { min: 9000, max: 9009 };
+      store.blockPort("machine", 9000, "taken");
+      now += 1e12;
+      assert.ok(!store.leasePorts("machine", "E", 6, forGood)!.includes(9000), "without retryBlockedAfterMs a block stays");
+    });
+
+    it("migrating a v2 database moves port leases from per-host domains into one ledger per machine; old blocks are due at once", () => {
+      store.close();
+      const file = join(dir, "v2.db");
+      const db = open(file);
+      db.transaction(() => {
+        for (const sql of MIGRATIONS.slice(0, 2)) db.exec(sql as string);
+        db.exec("PRAGMA user_version = 2");
+        const addHost = db.prepare("INSERT INTO hosts (id, name, type, daemon_url, capacity, autofill, schedulable, log_level, status, create_ts) VALUES (?, ?, ?, ?, 1, 1, 1, 'INFO', 'active', '')");
+        addHost.run(["h-local", "local", "local", ""]);
+        addHost.run(["h-unix", "dock", "docker", "unix:///var/run/docker.sock"]);
+        addHost.run(["h-loop", "dock2", "docker", "tcp://127.0.0.1:2376"]);
+        addHost.run(["h-far", "far", "docker", "tcp://10.9.8.7:2376"]);
+        addHost.run(["h-far2", "far2", "swarm", "tcp://10.9.8.7:2377"]);
+        const lease = db.prepare("INSERT INTO port_leases (domain, port, cluster_id) VALUES (?, ?, ?)");
+        // The fight: local clusters on 7050-7053, the docker host blocked 7050 and 7051 and leased 7054.
+        for (const p of [7050, 7051, 7052, 7053]) lease.run(["local", p, "L1"]);
+        lease.run(["h-unix", 7050, "!blocked"]);
+        lease.run(["h-unix", 7051, "!blocked"]);
+        lease.run(["h-unix", 7054, "D1"]);
+        // The other engine on this machine blocked 7055, which nobody else holds.
+        lease.run(["h-loop", 7055, "!blocked"]);
+        lease.run(["h-loop", 7050, "D2"]); // two clusters' leases on one port: one is kept
+        lease.run(["h-far", 7050, "F1"]);
+        lease.run(["h-far2", 7051, "F2"]);
+        lease.run(["h-unix#subnet", 0, "D1"]);
+      });
+      db.close();
+
+      store = new PoolStore({ db: open(file), clock: () => Date.parse("2030-01-01T00:00:00.000Z") });
+      const rows = store.db.prepare("SELECT domain, port, cluster_id, blocked_at FROM port_leases ORDER BY domain, port").all().map((r) => ({ ...r }));
+      assert.deepEqual(rows, [
+        { domain: "engine:10.9.8.7", port: 7050, cluster_id: "F1", blocked_at: null },
+        { domain: "engine:10.9.8.7", port: 7051, cluster_id: "F2", blocked_at: null },
+        { domain: "h-unix#subnet", port: 0, cluster_id: "D1", blocked_at: null },
+        { domain: "machine", port: 7050, cluster_id: "L1", blocked_at: null },
+        { domain: "machine", port: 7051, cluster_id: "L1", blocked_at: null },
+        { domain: "machine", port: 7052, cluster_id: "L1", blocked_at: null },
+        { domain: "machine", port: 7053, cluster_id: "L1", blocked_at: null },
+        { domain: "machine", port: 7054, cluster_id: "D1", blocked_at: null },
+        { domain: "machine", port: 7055, cluster_id: "!blocked", blocked_at: "1970-01-01T00:00:00.000Z" },
+      ]);
+      const range = { min: 7050, max: 7059, retryBlockedAfterMs: 600_000 };
+      assert.deepEqual(store.leasePorts("machine", "L1", 4, range), [7050, 7051, 7052, 7053], "a resumed creation finds its leases");
+      assert.deepEqual(store.leasePorts("machine", "N", 2, range), [7055, 7056], "the old block is due at once");
     });
 
     it("recordHealth turns FAIL only after the configured number of consecutive failures", () => {

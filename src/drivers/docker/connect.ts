@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import Docker from "dockerode";
 import { badRequest } from "../../core/errors.ts";
+import { LOOPBACK_HOST, TCP_DAEMON_URL } from "../../core/port-domain.ts";
 import type { Host } from "../../core/types.ts";
 
 /** Host params the docker and swarm drivers read; every other key is refused. */
@@ -10,8 +11,6 @@ const TLS_PARAMS = ["tls_ca", "tls_cert", "tls_key"] as const;
 export type DaemonAddress =
   | { kind: "unix"; socketPath: string }
   | { kind: "tcp"; host: string; port: number; tls: boolean };
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/i;
 
 /**
  * Reads a host's `daemon_url` and TLS params, or names the field that is wrong. Plain tcp to
@@ -35,7 +34,7 @@ export function parseDockerHost(host: Pick<Host, "type" | "daemon_url" | "params
     if (!socketPath.startsWith("/")) throw badRequest("daemon_url: a unix socket URL needs an absolute path, as in unix:///var/run/docker.sock");
     return { kind: "unix", socketPath };
   }
-  const m = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+):(\d{1,5})\/?$/.exec(url);
+  const m = TCP_DAEMON_URL.exec(url);
   if (!m) throw badRequest(`daemon_url: "${url}" is neither unix:///PATH nor tcp://HOST:PORT`);
   const port = Number(m[2]);
   if (port < 1 || port > 65535) throw badRequest(`daemon_url: port ${port} is out of range`);
@@ -55,7 +54,7 @@ export function parseDockerHost(host: Pick<Host, "type" | "daemon_url" | "params
     }
   }
   const hostname = m[1]!;
-  if (!tls && !LOOPBACK.test(hostname) && host.params["insecure"] !== true) {
+  if (!tls && !LOOPBACK_HOST.test(hostname) && host.params["insecure"] !== true) {
     throw badRequest(`daemon_url: plain tcp to ${hostname} gives root on it to anyone on the network; give tls_ca/tls_cert/tls_key, or set params.insecure = true`);
   }
   return { kind: "tcp", host: hostname.replace(/^\[|\]$/g, ""), port, tls };

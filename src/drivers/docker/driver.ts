@@ -71,7 +71,11 @@ function hostSubnets(host: Host, options: DockerDriverOptions): SubnetPool {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const PORT_TAKEN = /address already in use|port is already allocated/i;
+/**
+ * An engine's word that a host port is taken: its proxy could not bind it, another container
+ * of that engine publishes it, or (swarm) another service's task holds it in host mode.
+ */
+export const PORT_TAKEN = /address already in use|port is already allocated|host-mode port already in use/i;
 const SUBNET_TAKEN = /overlap|pool/i;
 
 /**
@@ -125,9 +129,10 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
           });
           return subnet;
         } catch (err) {
-          if (!SUBNET_TAKEN.test(String((err as Error).message))) throw err;
+          const message = String((err as Error).message);
+          if (!SUBNET_TAKEN.test(message)) throw err;
           log.warn("subnet overlaps a network chainpool does not own; leasing another", { cluster: cluster.id, subnet });
-          ctx.subnets.block(index);
+          ctx.subnets.block(index, `${subnet}: ${message}`);
         }
       }
       throw new Error(`no free subnet for ${cluster.id} after 20 tries`);
@@ -179,9 +184,10 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
           await container.start();
           return port;
         } catch (err) {
-          if (!PORT_TAKEN.test(String((err as Error).message))) throw err;
+          const message = String((err as Error).message);
+          if (!PORT_TAKEN.test(message)) throw err;
           log.warn("host port taken by something chainpool does not own; leasing another", { cluster: cluster.id, port });
-          ctx.ports.block(port);
+          ctx.ports.block(port, message);
           await removeContainer(container.id);
         }
       }

@@ -4,7 +4,7 @@ import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeRes
 import { clusterNodeConfigs, NODE_PLUGINS } from "../node-configs.ts";
 import { probeThroughVp0, untilHealthy } from "../probe.ts";
 import { connectDocker, parseDockerHost, removeQuietly } from "./connect.ts";
-import { hostImage, type DockerDriverOptions } from "./driver.ts";
+import { hostImage, PORT_TAKEN, type DockerDriverOptions } from "./driver.ts";
 import { CONTAINER_LAYOUT, DATA_DIR, NODE_UID } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
 
@@ -87,6 +87,70 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
     };
     const scale = (replicas: number) => (spec: Docker.ServiceSpec) => ({ ...spec, Mode: { Replicated: { Replicas: replicas } } });
 
+    /**
+     * Why vp0's service cannot publish `port`, if that is what keeps it from running: a task
+     * whose proxy could not bind it (the task fails, and its retries fail alike), or one that
+     * waits because another service holds it in host mode. Tasks already acted on (`seen`)
+     * are passed over: they speak of a port vp0 has left.
+     */
+    const portTakenReason = async (serviceId: string, port: number, seen: Set<string>): Promise<string | undefined> => {
+      const tasks = (await docker.listTasks({ filters: { service: [serviceId] } })) as Array<{ ID: string; DesiredState?: string; Status?: { Err?: string } }>;
+      const mentions = new RegExp(`:${port}\\b`);
+      for (const task of tasks) {
+        const err = task.Status?.Err ?? "";
+        if (seen.has(task.ID) || !PORT_TAKEN.test(err)) continue;
+        if (!mentions.test(err) && task.DesiredState !== "running") continue;
+        for (const t of tasks) seen.add(t.ID);
+        return err;
+      }
+      return undefined;
+    };
+
+    /** Publishes vp0's service on another host port; swarm replaces its task. */
+    const republish = async (serviceId: string, port: number) => {
+      const service = docker.getService(serviceId);
+      const info = await service.inspect();
+      const endpoint = info.Spec.EndpointSpec ?? {};
+      const ports = (endpoint.Ports ?? []).map((p: Docker.PortConfig) => ({ ...p, PublishedPort: port }));
+      await service.update({ ...info.Spec, EndpointSpec: { ...endpoint, Ports: ports }, version: info.Version.Index });
+    };
+
+    /**
+     * Waits until a new cluster is healthy, as the docker driver does at container start when
+     * vp0's host port is taken by something chainpool does not own: that port is blocked, vp0
+     * is published on another leased one, and the wait starts again. Answers the port vp0 is
+     * published on.
+     */
+    const untilHealthyOnFreePort = async (
+      cluster: Cluster,
+      vp0Service: string,
+      first: number,
+      runtimeOf: (port: number) => Pick<ClusterRuntime, "api_url" | "service_url">,
+      handleOf: (port: number) => Record<string, unknown>,
+    ): Promise<number> => {
+      const seen = new Set<string>();
+      let port = first;
+      let deadline = Date.now() + ctx.readyTimeoutMs;
+      for (let moves = 0; ; ) {
+        const result = await probe({ ...cluster, ...runtimeOf(port) });
+        if (result.ok) return port;
+        const taken = result.failedNodes?.includes("vp0") ? await portTakenReason(vp0Service, port, seen) : undefined;
+        if (taken !== undefined) {
+          if (++moves > 10) throw new Error(`no free host port for ${cluster.id} after 10 tries`);
+          log.warn("host port taken by something chainpool does not own; leasing another", { cluster: cluster.id, port });
+          ctx.ports.block(port, taken);
+          [port] = ctx.ports.lease(cluster.id, 1) as [number];
+          ctx.saveHandle(cluster.id, handleOf(port));
+          await republish(vp0Service, port);
+          deadline = Date.now() + ctx.readyTimeoutMs;
+        } else if (Date.now() > deadline) {
+          throw new Error(`cluster ${cluster.id} not healthy within ${ctx.readyTimeoutMs} ms: ${result.reason}`);
+        } else {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+
     const driver: HostDriver = {
       name: "swarm",
       flags: { sweep: true, repair: true, plugins: NODE_PLUGINS },
@@ -120,7 +184,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
           Labels: labels(cluster.id),
         });
         const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx.consensus);
-        await Promise.all(
+        const [vp0Service] = await Promise.all(
           configs.map(async (config, i) => {
             const node = config.node_id;
             const secret = await docker.createSecret({
@@ -128,7 +192,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
               Labels: labels(cluster.id, node),
               Data: Buffer.from(JSON.stringify(config)).toString("base64"),
             });
-            await docker.createService({
+            const service = await docker.createService({
               Name: name(cluster.id, node),
               Labels: labels(cluster.id, node),
               TaskTemplate: {
@@ -153,15 +217,18 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
                 ...(i === 0 && { Ports: [{ Protocol: "tcp", TargetPort: NODE_PORT, PublishedPort: port, PublishMode: "host" }] }),
               },
             } as Docker.CreateServiceOptions);
+            return service.id;
           }),
         );
         const publicHost = typeof host.params["public_host"] === "string" ? host.params["public_host"] : nodes[0]!.addr;
-        const api_url = `http://${publicHost}:${port}`;
-        const runtime = { api_url, service_url: { vp0: api_url } };
-        const handle = { network: name(cluster.id), port, swarm_node_vp0: nodes[0]!.id };
-        ctx.saveHandle(cluster.id, handle);
-        await waitReady({ ...cluster, ...runtime });
-        return { ...runtime, handle };
+        const runtimeOf = (p: number) => {
+          const api_url = `http://${publicHost}:${p}`;
+          return { api_url, service_url: { vp0: api_url } };
+        };
+        const handleOf = (p: number) => ({ network: name(cluster.id), port: p, swarm_node_vp0: nodes[0]!.id });
+        ctx.saveHandle(cluster.id, handleOf(port));
+        const published = await untilHealthyOnFreePort(cluster, vp0Service!, port, runtimeOf, handleOf);
+        return { ...runtimeOf(published), handle: handleOf(published) };
       },
 
       removeCluster: (cluster) => removeAll(cluster.id),

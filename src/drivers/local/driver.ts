@@ -92,7 +92,7 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
         for (const port of ports) if (!(await portFree(port))) busy.push(port);
         if (busy.length === 0) return ports;
         log.warn("ports in use by something else; leasing others", { cluster: cluster.id, busy });
-        for (const port of busy) ctx.ports.block(port);
+        for (const port of busy) ctx.ports.block(port, `cannot bind ${LOOPBACK}:${port}: in use`);
       }
       throw new Error(`could not find ${cluster.size} free ports for ${cluster.id}`);
     };
