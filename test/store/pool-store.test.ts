@@ -165,7 +165,7 @@ for (const [driverName, open] of drivers) {
     it("a blocked port is leased to nobody until it is due, then leased again, and blocked anew if still taken", () => {
       let now = Date.parse("2030-01-01T00:00:00.000Z");
       store.close();
-      store = new PoolStore({ db: open(join(dir, "pool.db")), clock: () => now });
+      store = new PoolStore({ db: recording(open(join(dir, "pool.db")), ran), clock: () => now });
       const range = { min: 9000, max: 9003, retryBlockedAfterMs: 600_000 };
       assert.deepEqual(store.leasePorts("machine", "A", 1, range), [9000]);
       store.blockPort("machine", 9000, "dock: Bind for 0.0.0.0:9000 failed: port is already allocated");
@@ -219,7 +219,7 @@ for (const [driverName, open] of drivers) {
       });
       db.close();
 
-      store = new PoolStore({ db: open(file), clock: () => Date.parse("2030-01-01T00:00:00.000Z") });
+      store = new PoolStore({ db: recording(open(file), ran), clock: () => Date.parse("2030-01-01T00:00:00.000Z") });
       const rows = store.db.prepare("SELECT domain, port, cluster_id, blocked_at FROM port_leases ORDER BY domain, port").all().map((r) => ({ ...r }));
       assert.deepEqual(rows, [
         { domain: "engine:10.9.8.7", port: 7050, cluster_id: "F1", blocked_at: null },
