@@ -7,7 +7,7 @@
  * The daemon: argv -> config -> daemon (store, drivers, services, app, scheduler) -> listener -> signals.
  */
 import type { Server } from "node:http";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 
 // Each role loads only its own modules (dynamic imports, below): a chain node or a CLI call
 // started from the executable never evaluates the daemon's modules.
@@ -91,12 +91,19 @@ async function serve(argv: readonly string[]): Promise<void> {
         : process.env["npm_lifecycle_event"] === "start"
           ? ["npm", "start", "--"]
           : kind === "deno"
-            ? ["deno", "run", "--allow-all", process.argv[1]!]
+            ? [process.execPath, "run", "--allow-all", process.argv[1]!]
             : [process.execPath, ...process.execArgv, process.argv[1]!];
     const configFile = parseArgs(argv).config;
+    let configDataDir: string | undefined;
+    try {
+      if (configFile !== undefined) configDataDir = resolveConfig(["--config", configFile]).data_dir;
+    } catch {
+      // The file changed since the start and no longer reads: name the data directory outright.
+    }
     return downCommandLine({
       program,
       ...(configFile !== undefined && { configFile: resolve(configFile) }),
+      ...(configDataDir !== undefined && isAbsolute(configDataDir) && { configDataDir: resolve(configDataDir) }),
       listen: config.listen,
       dataDir: daemon.services.shutdown.dataDir,
       cwd: process.cwd(),

@@ -113,8 +113,9 @@ export const downCommand: Command = {
 export interface DownCommandLineOptions {
   /** The program, as a person would type it: ["npm", "start", "--"], ["/usr/local/bin/chainpool"]... */
   program: readonly string[];
-  /** The config file given to serve, if any. */
+  /** The config file given to serve, if any, and the data directory it names when that is an absolute path. */
   configFile?: string;
+  configDataDir?: string;
   /** The daemon's listen address and absolute data directory. */
   listen: string;
   dataDir: string;
@@ -133,7 +134,8 @@ export function downCommandLine(o: DownCommandLineOptions): string {
   const words = [...o.program, "down"];
   if (o.configFile !== undefined) words.push("--config", o.configFile);
   else if (o.listen !== DEFAULT_LISTEN) words.push("--url", `http://${o.listen.replace(/^0\.0\.0\.0:/, "127.0.0.1:").replace(/^\[::\]:/, "[::1]:")}`);
-  const defaultDir = o.configFile !== undefined ? undefined : resolve(o.cwd, DEFAULT_DATA_DIR);
+  // What down would take without --data (a relative data_dir in a config is relative to where down runs).
+  const defaultDir = o.configFile !== undefined ? o.configDataDir : resolve(o.cwd, DEFAULT_DATA_DIR);
   if (o.dataDir !== defaultDir) words.push("--data", o.dataDir);
   return words.map(shellWord).join(" ");
 }

@@ -21,6 +21,13 @@ describe("the down command line a stopping daemon prints", () => {
     );
   });
 
+  it("leaves out the data directory the config file names itself", () => {
+    assert.equal(
+      downCommandLine({ program: ["chainpool"], configFile: "/etc/pool.toml", configDataDir: "/srv/pool", listen: "127.0.0.1:8080", dataDir: "/srv/pool", cwd: "/" }),
+      "chainpool down --config /etc/pool.toml",
+    );
+  });
+
   it("quotes words a shell would split", () => {
     assert.equal(
       downCommandLine({ program: ["/opt/my pool/chainpool"], listen: "127.0.0.1:8080", dataDir: "/data/it's", cwd: "/" }),
