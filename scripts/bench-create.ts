@@ -13,7 +13,7 @@ import Docker from "dockerode";
 import { parseConfig } from "../src/config/load.ts";
 import { createDaemon, defaultNodeCommand } from "../src/daemon.ts";
 import { nodeImageSource } from "../src/drivers/docker/image.ts";
-import { findNodeProcesses } from "../src/drivers/local/processes.ts";
+import { findNodeProcesses } from "../src/lib/node-processes.ts";
 import { silentLogger } from "../src/lib/logger.ts";
 
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 5);

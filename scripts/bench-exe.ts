@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findNodeProcesses, terminate } from "../src/drivers/local/processes.ts";
+import { findNodeProcesses, terminate } from "../src/lib/node-processes.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const built = spawnSync(process.execPath, ["--import", "tsx", join(root, "scripts/build-exe.ts")], { encoding: "utf8" });

@@ -9,6 +9,7 @@ import { ClientClosedError } from "./api/input.ts";
 import { backup } from "./api/operator/backup.ts";
 import { hosts } from "./api/operator/hosts.ts";
 import { operatorClusters } from "./api/operator/clusters.ts";
+import { shutdown } from "./api/operator/shutdown.ts";
 import { clusterOp } from "./api/v2/cluster-op.ts";
 import { cluster, clusters } from "./api/v2/clusters.ts";
 import { ChainpoolError, httpStatus } from "./core/errors.ts";
@@ -61,6 +62,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/api", hosts);
   app.route("/api", operatorClusters);
   app.route("/api", backup);
+  app.route("/api", shutdown);
 
   app.notFound((c) => c.json(failBody(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

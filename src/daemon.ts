@@ -21,8 +21,10 @@ import { Scheduler } from "./scheduler/scheduler.ts";
 import type { ServiceDeps } from "./services/deps.ts";
 import { DriverRegistry } from "./services/drivers.ts";
 import { HostService } from "./services/hosts.ts";
+import { LocalNodes, type NodeCount } from "./services/local-nodes.ts";
 import { PoolService } from "./services/pool.ts";
 import { Reconciler } from "./services/reconciler.ts";
+import { Shutdown } from "./services/shutdown.ts";
 import { Watchdog } from "./services/watchdog.ts";
 import { openDatabase } from "./store/open.ts";
 import { PoolStore } from "./store/pool-store.ts";
@@ -44,9 +46,18 @@ export interface Daemon {
   /**
    * Stops the scheduler and the reconciler, waits for driver work in flight at most
    * `graceMs` (default: until it ends), closes the database. Work still running then is
-   * left as the intent it was written as, for the next start. Idempotent.
+   * left as the intent it was written as, for the next start. With `stopLocalNodes` (a
+   * `chainpool down`), every running local cluster is then given the op `start` for the next
+   * start, and once the database and drivers are closed (nothing can start a node any more)
+   * every node of this data directory is killed. Answers the local nodes left running, or
+   * stopped. Idempotent: a second call answers the first one's result.
    */
-  close(options?: { graceMs?: number }): Promise<void>;
+  close(options?: { graceMs?: number; stopLocalNodes?: boolean }): Promise<DaemonCloseReport>;
+}
+
+export interface DaemonCloseReport {
+  /** The local hosts' nodes: still running (kept for the next start to adopt), or stopped. */
+  localNodes: NodeCount & { stopped: boolean };
 }
 
 /**
@@ -140,7 +151,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const hosts = new HostService(deps);
   const pool = new PoolService(deps);
   const watchdog = new Watchdog(deps, hosts);
-  const services: Services = { pool, hosts, watchdog, store, logger, version: VERSION };
+  const localNodes = new LocalNodes({ store, root: join(dataDir, "clusters"), logger });
+  const shutdown = new Shutdown({ dataDir, localNodes });
+  const services: Services = { pool, hosts, watchdog, shutdown, store, logger, version: VERSION };
 
   // Hosts named in the config are registered once; after that the database is the truth.
   for (const [i, seed] of config.hosts.entries()) {
@@ -158,6 +171,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
     store.insertHost(seed);
     logger.info("host registered from config", { host: seed.name, type: seed.type, capacity: seed.capacity });
   }
+  // Before anything is served: clusters whose nodes are gone are not handed out, but started again.
+  localNodes.resumeMissing();
 
   const s = config.scheduler;
   const scheduler = new Scheduler({
@@ -177,7 +192,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     maxBodyBytes: config.api.max_body_bytes,
   });
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<DaemonCloseReport> | undefined;
   return {
     app,
     services,
@@ -192,8 +207,15 @@ export function createDaemon(options: DaemonOptions): Daemon {
         if (left.length > 0) logger.warn("operations in flight left for the next start", { clusters: left });
         if (Number.isFinite(deadline)) await Promise.race([jobs, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
         else await jobs;
-        await drivers.close();
+        // The intent before the kill: the next start brings these clusters back on their ledgers.
+        if (closeOptions.stopLocalNodes) localNodes.markForRestart();
+        // The store first, then (in the same tick) the drivers: a node is only ever spawned by a
+        // driver right after a store read, or by one now disposed, which refuses to. So the
+        // nodes found from here on are all there will be.
         store.close();
+        await drivers.close();
+        if (closeOptions.stopLocalNodes) return { localNodes: { ...(await localNodes.stopAll()), stopped: true } };
+        return { localNodes: { ...localNodes.count(), stopped: false } };
       })();
       return closing;
     },

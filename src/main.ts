@@ -7,6 +7,7 @@
  * The daemon: argv -> config -> daemon (store, drivers, services, app, scheduler) -> listener -> signals.
  */
 import type { Server } from "node:http";
+import { isAbsolute, resolve } from "node:path";
 
 // Each role loads only its own modules (dynamic imports, below): a chain node or a CLI call
 // started from the executable never evaluates the daemon's modules.
@@ -44,13 +45,14 @@ function fail(code: number, message: string): never {
 }
 
 async function serve(argv: readonly string[]): Promise<void> {
-  const [{ serve: listen }, { ConfigError, resolveConfig }, { createDaemon }, { createLogger }, { runtimeKind }, { VERSION }] = await Promise.all([
+  const [{ serve: listen }, { ConfigError, parseArgs, resolveConfig }, { createDaemon }, { createLogger }, { runtimeKind }, { VERSION }, { downCommandLine }] = await Promise.all([
     import("@hono/node-server"),
     import("./config/load.ts"),
     import("./daemon.ts"),
     import("./lib/logger.ts"),
     import("./lib/runtime.ts"),
     import("./lib/version.ts"),
+    import("./cli/down.ts"),
   ]);
   let config;
   try {
@@ -103,12 +105,41 @@ async function serve(argv: readonly string[]): Promise<void> {
   );
   daemon.start();
 
+  // What to type to stop the nodes this daemon leaves running, as whoever started it would.
+  const stopWith = () => {
+    const kind = runtimeKind();
+    const program =
+      kind === "sea"
+        ? [process.execPath]
+        : process.env["npm_lifecycle_event"] === "start"
+          ? ["npm", "start", "--"]
+          : kind === "deno"
+            ? [process.execPath, "run", "--allow-all", process.argv[1]!]
+            : [process.execPath, ...process.execArgv, process.argv[1]!];
+    const configFile = parseArgs(argv).config;
+    let configDataDir: string | undefined;
+    try {
+      if (configFile !== undefined) configDataDir = resolveConfig(["--config", configFile]).data_dir;
+    } catch {
+      // The file changed since the start and no longer reads: name the data directory outright.
+    }
+    return downCommandLine({
+      program,
+      ...(configFile !== undefined && { configFile: resolve(configFile) }),
+      ...(configDataDir !== undefined && isAbsolute(configDataDir) && { configDataDir: resolve(configDataDir) }),
+      listen: config.listen,
+      dataDir: daemon.services.shutdown.dataDir,
+      cwd: process.cwd(),
+    });
+  };
+
   let stopping = false;
-  const stop = async (signal: string) => {
+  /** SIGTERM, SIGINT, or `POST /api/shutdown` (`chainpool down`, which also stops the local nodes). */
+  const stop = async (reason: Record<string, unknown>, options: { stopLocalNodes: boolean }) => {
     if (stopping) return;
     stopping = true;
     const started = Date.now();
-    logger.info("stopping", { signal });
+    logger.info("stopping", { ...reason, stop_local_nodes: options.stopLocalNodes });
     setTimeout(() => {
       logger.error("shutdown took too long; exiting", { limit_ms: HARD_LIMIT_MS });
       process.exit(1);
@@ -123,12 +154,25 @@ async function serve(argv: readonly string[]): Promise<void> {
       logger.warn("requests still running after the drain period; closing their connections", { drain_ms: REQUEST_DRAIN_MS });
       server.closeAllConnections();
     }
-    await daemon.close({ graceMs: WORK_GRACE_MS });
+    const { localNodes } = await daemon.close({ graceMs: WORK_GRACE_MS, stopLocalNodes: options.stopLocalNodes });
+    const nodes = { nodes: localNodes.nodes, clusters: localNodes.clusters };
+    // Nodes outlive the daemon on purpose (a service restart must not take every cluster down),
+    // so whoever stopped it is told what still runs and how to stop it.
+    let notice: string | undefined;
+    if (localNodes.stopped) logger.info("local nodes stopped; the next start starts their clusters again", nodes);
+    else if (localNodes.nodes > 0) {
+      const command = stopWith();
+      logger.info("local nodes keep running; the next start adopts them", { ...nodes, stop_with: command });
+      notice = `chainpool: ${localNodes.nodes} local cluster node${localNodes.nodes === 1 ? "" : "s"} (${localNodes.clusters} cluster${localNodes.clusters === 1 ? "" : "s"}) ${localNodes.nodes === 1 ? "keeps" : "keep"} running; the next start adopts them.\nchainpool: to stop them too: ${command}\n`;
+    }
     logger.info("stopped", { ms: Date.now() - started });
+    // A person at a terminal reads this last, whatever the log format.
+    if (notice !== undefined && process.stderr.isTTY) process.stderr.write(notice);
     process.exit(0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop({ signal: "SIGTERM" }, { stopLocalNodes: false }));
+  process.on("SIGINT", () => void stop({ signal: "SIGINT" }, { stopLocalNodes: false }));
+  daemon.services.shutdown.onRequest((request) => void stop({ request_id: request.requestId, via: "POST /api/shutdown" }, { stopLocalNodes: request.stopLocalNodes }));
 }
 
 const argv = process.argv.slice(2);

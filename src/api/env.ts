@@ -1,5 +1,6 @@
 import type { HostService } from "../services/hosts.ts";
 import type { PoolService } from "../services/pool.ts";
+import type { Shutdown } from "../services/shutdown.ts";
 import type { Watchdog } from "../services/watchdog.ts";
 import type { PoolStore } from "../store/pool-store.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -9,6 +10,7 @@ export interface Services {
   pool: PoolService;
   hosts: HostService;
   watchdog: Watchdog;
+  shutdown: Shutdown;
   store: PoolStore;
   logger: Logger;
   version: string;

@@ -17,7 +17,7 @@ export const EXIT = {
   NOT_FOUND: 5,
   /** apply: no free cluster matches right now; try again later. */
   NO_CLUSTER: 6,
-  /** --wait: the pool did not reach the target within --timeout. */
+  /** --wait: the pool did not reach the target within --timeout; down: the daemon was still stopping then. */
   TIMEOUT: 7,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

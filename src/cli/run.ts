@@ -7,6 +7,7 @@ import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { ApiClient } from "./client.ts";
 import { backupCommand, checkConfigCommand, installServiceCommand } from "./admin.ts";
 import { clustersCommands } from "./clusters.ts";
+import { downCommand } from "./down.ts";
 import { CliError, EXIT, usageError, type ExitCode } from "./exit-codes.ts";
 import { hostsCommands } from "./hosts.ts";
 import type { CliIo } from "./output.ts";
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, Command> = {
   ...poolCommands,
   "check-config": checkConfigCommand,
   backup: backupCommand,
+  down: downCommand,
   "install-service": installServiceCommand,
 };
 
@@ -45,7 +47,7 @@ Daemon options: --url URL (or CHAINPOOL_URL; default http://127.0.0.1:8080),
   --key KEY (or CHAINPOOL_API_KEY), or --config FILE to take both from the daemon's config
   (its listen address and first operator key); --json for scripts; --timeout SECONDS.
 Exit codes: 0 ok, 1 failed, 2 usage or bad request, 3 daemon unreachable, 4 not authorized,
-  5 not found, 6 no free cluster (apply), 7 --wait timed out.
+  5 not found, 6 no free cluster (apply), 7 --wait timed out (or down: the daemon still stopping).
 `;
 }
 

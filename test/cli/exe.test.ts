@@ -9,7 +9,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { findNodeProcesses, terminate } from "../../src/drivers/local/processes.ts";
+import { findNodeProcesses, terminate } from "../../src/lib/node-processes.ts";
 import { freePorts, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { ensureExe, run } from "../helpers/exe.ts";
 

@@ -3,7 +3,7 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findNodeProcesses, terminate } from "../../src/drivers/local/processes.ts";
+import { findNodeProcesses, terminate } from "../../src/lib/node-processes.ts";
 import { ensureNodeBundle, freePorts, waitFor } from "../chain/helpers/chain-cluster.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -17,22 +17,27 @@ export class DaemonProcess {
   readonly configFile: string;
   url = "";
   #child: ChildProcess | undefined;
+  #exit: Promise<number | null> = Promise.resolve(null);
 
   /** The program that serves: tsx over src/main.ts by default, or e.g. [dist/chainpool]. */
   readonly #command: readonly string[];
+  /** Run on a pseudo-terminal (util-linux `script`): stdout and stderr are a TTY, as at a developer's shell. */
+  readonly #terminal: boolean;
 
-  private constructor(dir: string, command: readonly string[]) {
+  private constructor(dir: string, command: readonly string[], terminal: boolean) {
     this.dir = dir;
     this.configFile = join(dir, "config.toml");
     this.#command = command;
+    this.#terminal = terminal;
   }
 
   static async create(
     toml: (ports: { listen: number; min: number; max: number }) => string,
-    options: { command?: readonly string[] } = {},
+    options: { command?: readonly string[]; terminal?: boolean } = {},
   ): Promise<DaemonProcess> {
     await ensureNodeBundle();
-    const d = new DaemonProcess(mkdtempSync(join(tmpdir(), "chainpool-it-")), options.command ?? [process.execPath, "--import", "tsx", join(ROOT, "src/main.ts")]);
+    const command = options.command ?? [process.execPath, "--import", "tsx", join(ROOT, "src/main.ts")];
+    const d = new DaemonProcess(mkdtempSync(join(tmpdir(), "chainpool-it-")), command, options.terminal ?? false);
     const [listen] = await freePorts(1);
     // A node port range of our own per test process, below the kernel's ephemeral range.
     const min = 15000 + (process.pid % 300) * 40;
@@ -47,23 +52,37 @@ export class DaemonProcess {
 
   async start(): Promise<void> {
     const log = openSync(join(this.dir, "daemon.log"), "a");
-    const [cmd, ...args] = this.#command;
-    this.#child = spawn(cmd!, [...args, "--config", this.configFile, "--data", join(this.dir, "data")], {
-      cwd: ROOT,
-      stdio: ["ignore", log, log],
-    });
+    const argv = [...this.#command, "--config", this.configFile, "--data", join(this.dir, "data")];
+    const quote = (w: string) => `'${w.replaceAll("'", `'\\''`)}'`;
+    // script -e answers the daemon's exit code; -f writes each line through at once.
+    const [cmd, ...args] = this.#terminal ? ["script", "-qfec", argv.map(quote).join(" "), "/dev/null"] : argv;
+    const child = spawn(cmd!, args, { cwd: ROOT, stdio: ["ignore", log, log] });
+    this.#child = child;
+    this.#exit = new Promise((done) => child.once("exit", (code) => done(code)));
     closeSync(log);
     await waitFor("the daemon to answer", async () => (await fetch(`${this.url}/api/health`)).ok, 20_000);
+  }
+
+  /** The daemon's own process id, as it logged it (under `script`, the child is not the daemon). */
+  pid(): number {
+    // The last start's: a restarted daemon appends to the same log.
+    const line = this.log().split(/\r?\n/).findLast((l) => l.includes('"msg":"chainpool serving"'));
+    if (!line) throw new Error(`the daemon logged no pid yet:\n${this.log().slice(-2000)}`);
+    return (JSON.parse(line) as { pid: number }).pid;
+  }
+
+  /** Resolves with the daemon's exit code once it has exited (null if a signal ended it). */
+  exited(): Promise<number | null> {
+    return this.#exit;
   }
 
   kill(signal: NodeJS.Signals): Promise<number | null> {
     const child = this.#child;
     // A child ended by a signal has exitCode null and signalCode set: it is gone all the same.
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
-    return new Promise((done) => {
-      child.once("exit", (code) => done(code));
-      child.kill(signal);
-    });
+    if (this.#terminal) process.kill(this.pid(), signal);
+    else child.kill(signal);
+    return this.#exit;
   }
 
   log(): string {
@@ -74,10 +93,11 @@ export class DaemonProcess {
     }
   }
 
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
-      ...(body !== undefined && { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      headers: { ...headers, ...(body !== undefined && { "content-type": "application/json" }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(60_000),
     });
     return { status: res.status, body: await res.json() };

@@ -3,10 +3,10 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { Cluster, Host } from "../../core/types.ts";
+import { findNodeProcesses, terminate } from "../../lib/node-processes.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver } from "../contract.ts";
 import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
 import { probeChainNodes } from "../probe.ts";
-import { findNodeProcesses, terminate } from "./processes.ts";
 
 export interface LocalDriverOptions {
   /** Directory under which each cluster gets `<cluster id>/vpN/`. */
@@ -37,8 +37,13 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
     const clusterDir = (id: string) => join(root, id);
     const processesOf = (id: string) => findNodeProcesses(root).filter((p) => p.clusterId === id);
     const log = ctx.logger.child({ host: host.name });
+    // Set by dispose(): the daemon is stopping, and `chainpool down` kills every node it
+    // finds once the drivers are closed, so none may be started behind its back (a restart
+    // in flight would otherwise spawn after the kill).
+    let disposed = false;
 
     const spawnNode = (cluster: Cluster, nodeId: string) => {
+      if (disposed) throw new Error(`not starting node ${nodeId} of ${cluster.id}: the daemon is stopping`);
       const dir = join(clusterDir(cluster.id), nodeId);
       const out = openSync(join(dir, "node.log"), "a");
       try {
@@ -195,6 +200,7 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
 
       async dispose() {
         // Nodes are left running on purpose: the next daemon adopts them.
+        disposed = true;
       },
     };
     return driver;

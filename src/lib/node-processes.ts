@@ -1,3 +1,8 @@
+/**
+ * Chain node processes of local hosts, found in /proc by their command line. Shared by the
+ * local host driver, the daemon's stop and start, and `chainpool down` (which runs with no
+ * daemon at all), so it is a leaf helper.
+ */
 import { readdirSync, readFileSync } from "node:fs";
 
 export interface NodeProcess {
@@ -39,6 +44,11 @@ export function findNodeProcesses(root: string): NodeProcess[] {
   return found;
 }
 
+/** How many nodes, of how many clusters: what a stop reports. */
+export function countNodes(processes: readonly NodeProcess[]): { nodes: number; clusters: number } {
+  return { nodes: processes.length, clusters: new Set(processes.map((p) => p.clusterId)).size };
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -71,14 +81,30 @@ export async function terminate(pids: readonly number[], graceMs = 3000): Promis
   }
 }
 
-/** A zombie is dead for our purposes: it holds no port and runs no code. */
-function isAliveNotZombie(pid: number): boolean {
-  if (!isAlive(pid)) return false;
+/**
+ * Does this process still run? Unlike isAlive, a process of another user (EPERM: the
+ * service's daemon seen by an operator's CLI) counts as running, and a zombie does not.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
+    return state === "Z" || state === "X";
   } catch {
-    return false;
+    return true; // gone meanwhile
   }
+}
+
+/** A zombie is dead for our purposes: it holds no port and runs no code. */
+function isAliveNotZombie(pid: number): boolean {
+  return isAlive(pid) && !isZombie(pid);
 }
