@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { Agent } from "node:http";
+import { loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { callJson, quantile } from "./bench-http.ts";
@@ -14,11 +15,13 @@ const CLIENTS = 32;
 const CLUSTERS = Number(process.env["BENCH_CLUSTERS"] ?? 10_000);
 const APPLIES = Math.floor(CLUSTERS * 0.8);
 const BASELINE_REQUESTS = APPLIES;
+/** pool.max_clusters_per_user in the server (BENCH_MAX_PER_USER=0 measures without the limit). */
+const MAX_PER_USER = Number(process.env["BENCH_MAX_PER_USER"] ?? 2);
 
 const profile = process.env["BENCH_PROFILE_DIR"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["BENCH_PROFILE_DIR"]}`] : [];
 const server = spawn(process.execPath, [...profile, "--import", "tsx", fileURLToPath(new URL("./bench-server.ts", import.meta.url))], {
   stdio: ["ignore", "pipe", "inherit"],
-  env: { ...process.env, BENCH_CLUSTERS: String(CLUSTERS) },
+  env: { ...process.env, BENCH_CLUSTERS: String(CLUSTERS), BENCH_MAX_PER_USER: String(MAX_PER_USER) },
 });
 const ready = await new Promise<{ url: string; free: number }>((resolve, reject) => {
   server.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
@@ -79,6 +82,8 @@ try {
       p99_ms: round(apply.p99),
       release_per_s: round(release.per_s, 0),
       release_p99_ms: round(release.p99),
+      max_clusters_per_user: MAX_PER_USER,
+      load_avg_1m: round(loadavg()[0]!),
     }),
   );
 } finally {

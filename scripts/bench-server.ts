@@ -15,7 +15,9 @@ import { silentLogger } from "../src/lib/logger.ts";
 
 const clusters = Number(process.env["BENCH_CLUSTERS"] ?? 10_000);
 const dir = mkdtempSync(join(tmpdir(), "chainpool-bench-"));
-const config = parseConfig({ data_dir: dir, hosts: [], scheduler: { max_parallel_ops: 64 } });
+// The per-user limit is on by default here: its count runs inside every claim, so it is measured.
+const maxPerUser = Number(process.env["BENCH_MAX_PER_USER"] ?? 2);
+const config = parseConfig({ data_dir: dir, hosts: [], scheduler: { max_parallel_ops: 64 }, pool: { max_clusters_per_user: maxPerUser } });
 const daemon = createDaemon({ config, logger: silentLogger, factories: { memory: (h) => createMemoryDriver(h) } });
 const host = daemon.services.hosts.add({ name: "bench", type: "memory", daemon_url: "memory://bench", capacity: clusters, autofill: false, schedulable: true, log_level: "INFO", params: {} });
 const store = daemon.services.store;

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { randomUUID } from "node:crypto";
 import { authenticate, type AuthOptions } from "./api/auth.ts";
+import { RateLimiter } from "./api/rate-limit.ts";
 import type { AppEnv, Services } from "./api/env.ts";
 import { failBody, ok } from "./api/envelope.ts";
 import { ClientClosedError } from "./api/input.ts";
@@ -19,6 +20,8 @@ export interface AppOptions {
   auth: AuthOptions;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Applies per second per API key; 0 or absent: no limit. */
+  applyRatePerKey?: number;
 }
 
 /** The Hono app: middleware, the one error mapping, and the two APIs' routes. */
@@ -26,10 +29,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const { services } = options;
   const app = new Hono<AppEnv>();
   const log = services.logger;
+  const applyLimiter = options.applyRatePerKey ? new RateLimiter({ perSecond: options.applyRatePerKey }) : undefined;
 
   app.use(async (c, next) => {
     c.set("services", services);
     c.set("maxBodyBytes", options.maxBodyBytes);
+    c.set("applyLimiter", applyLimiter);
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);

@@ -142,6 +142,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     reconciler,
     logger,
     poolTypes: config.pool.types,
+    maxClustersPerUser: config.pool.max_clusters_per_user,
     scheduler: {
       hostFailures: config.scheduler.host_failures,
       healthFailures: config.scheduler.health_failures,
@@ -190,6 +191,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     services,
     auth: { frontKeys: config.api.front_keys, operatorKeys: config.api.operator_keys },
     maxBodyBytes: config.api.max_body_bytes,
+    applyRatePerKey: config.api.apply_rate_per_key,
   });
 
   let closing: Promise<DaemonCloseReport> | undefined;

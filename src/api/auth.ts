@@ -23,6 +23,7 @@ export function authenticate(options: AuthOptions, need: Role): MiddlewareHandle
   return async (c, next) => {
     if (open) {
       c.set("role", "operator");
+      c.set("caller", "loopback");
       return next();
     }
     const header = c.req.header("authorization") ?? "";
@@ -33,6 +34,7 @@ export function authenticate(options: AuthOptions, need: Role): MiddlewareHandle
     if (!role) throw new ChainpoolError("UNAUTHORIZED", "authorization: API key not recognised");
     if (need === "operator" && role !== "operator") throw new ChainpoolError("FORBIDDEN", "authorization: a front API key cannot call the operator API");
     c.set("role", role);
+    c.set("caller", given.subarray(0, 8).toString("hex"));
     return next();
   };
 }

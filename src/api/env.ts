@@ -4,6 +4,7 @@ import type { Shutdown } from "../services/shutdown.ts";
 import type { Watchdog } from "../services/watchdog.ts";
 import type { PoolStore } from "../store/pool-store.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { RateLimiter } from "./rate-limit.ts";
 
 /** Services the handlers reach through `c.var.services`. */
 export interface Services {
@@ -23,6 +24,10 @@ export interface AppEnv {
     services: Services;
     requestId: string;
     role: Role;
+    /** Who is calling, for per-key limits: a digest of the API key, never the key ("loopback" with no keys). */
+    caller: string;
+    /** Applies per API key, when `api.apply_rate_per_key` is set. */
+    applyLimiter: RateLimiter | undefined;
     /** Largest request body accepted, in bytes. */
     maxBodyBytes: number;
   };

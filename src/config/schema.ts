@@ -85,6 +85,8 @@ export const ConfigSchema = v.strictObject({
       front_keys: v.optional(v.array(v.pipe(v.string(), v.minLength(16, "an API key has at least 16 characters"))), []),
       operator_keys: v.optional(v.array(v.pipe(v.string(), v.minLength(16, "an API key has at least 16 characters"))), []),
       max_body_bytes: v.optional(positiveInt, 64 * 1024),
+      /** Applies per second each API key may make (a burst of one second's worth); 0, the default, means no limit. */
+      apply_rate_per_key: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
     }),
     {},
   ),
@@ -106,6 +108,8 @@ export const ConfigSchema = v.strictObject({
   pool: v.optional(
     v.strictObject({
       types: v.optional(v.pipe(v.array(ConsensusTypeSchema), v.minLength(1)), [{ plugin: "noops", mode: "", size: 4 }]),
+      /** Most clusters one user may hold at once; 0 (the default, as in Cello) means no limit. */
+      max_clusters_per_user: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
     }),
     {},
   ),

@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "NO_CLUSTER_AVAILABLE",
   "CONFLICT",
+  "RATE_LIMITED",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
   "HOST_UNAVAILABLE",
@@ -25,7 +26,7 @@ export class ChainpoolError extends Error {
   }
 }
 
-export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 503 {
+export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 503 {
   switch (code) {
     case "BAD_REQUEST":
       return 400;
@@ -38,6 +39,8 @@ export function httpStatus(code: ErrorCode): 400 | 401 | 403 | 404 | 409 | 413 |
       return 404;
     case "CONFLICT":
       return 409;
+    case "RATE_LIMITED":
+      return 429;
     case "PAYLOAD_TOO_LARGE":
       return 413;
     case "UNSUPPORTED_MEDIA_TYPE":

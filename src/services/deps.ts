@@ -12,6 +12,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** Consensus types autofill spreads the pool over. */
   poolTypes: readonly ConsensusType[];
+  /** Most clusters one user may hold at once (0: no limit). */
+  maxClustersPerUser: number;
   scheduler: {
     hostFailures: number;
     healthFailures: number;

@@ -18,9 +18,13 @@ export class PoolService {
   }
 
   /** One transaction; never touches a driver. */
-  apply(req: ApplyRequest): Cluster {
-    const result = this.#d.store.claimFreeCluster(req);
+  apply(req: Omit<ApplyRequest, "max_per_user">): Cluster {
+    const max = this.#d.maxClustersPerUser;
+    const result = this.#d.store.claimFreeCluster({ ...req, max_per_user: max });
     if (result.ok) return result.cluster;
+    if (result.reason === "USER_LIMIT") {
+      throw conflict(`user_id: ${req.user_id} holds ${result.held} clusters, the most pool.max_clusters_per_user (${max}) allows; release one first`);
+    }
     const filters = (["consensus_plugin", "consensus_mode", "size"] as const)
       .filter((k) => req[k] !== undefined)
       .map((k) => `${k}=${req[k]}`);

@@ -31,11 +31,14 @@ export interface ApplyRequest {
   consensus_mode?: string;
   size?: number;
   allow_multiple: boolean;
+  /** Most clusters the user may hold at once; 0 or absent means no limit. */
+  max_per_user?: number;
 }
 
 export type ClaimResult =
   | { ok: true; cluster: Cluster; reused: boolean }
-  | { ok: false; reason: "NONE_AVAILABLE" };
+  | { ok: false; reason: "NONE_AVAILABLE" }
+  | { ok: false; reason: "USER_LIMIT"; held: number };
 
 /** A host as the operator describes it; id, status and creation time are the store's. */
 export type NewHost = Omit<Host, "id" | "status" | "create_ts">;
@@ -367,6 +370,11 @@ export class PoolStore {
           .prepare(`SELECT c.* FROM clusters c WHERE c.user_id = ? AND c.status != 'deleting'${extra} ORDER BY c.apply_ts LIMIT 1`)
           .get<ClusterRow>([req.user_id, ...values]);
         if (held) return { ok: true, cluster: toCluster(held), reused: true };
+      }
+      // Inside the claim's transaction: concurrent applies by one user never pass the limit.
+      if (req.max_per_user) {
+        const held = this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE user_id = ?").get<{ n: number }>([req.user_id])!.n;
+        if (held >= req.max_per_user) return { ok: false, reason: "USER_LIMIT", held };
       }
       // Pick and take in one statement: the subquery chooses, the guard re-checks, RETURNING answers.
       const taken = this.db

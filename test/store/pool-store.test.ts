@@ -119,6 +119,15 @@ for (const [driverName, open] of drivers) {
       assert.equal(store.claimFreeCluster({ user_id: "d", allow_multiple: true }).ok, false, "a released cluster is never handed out in its used state");
     });
 
+    it("claimFreeCluster refuses past max_per_user and says how many the user holds", () => {
+      const h = host(3);
+      ready(h.id, 3);
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: true, max_per_user: 2 }).ok);
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: true, max_per_user: 2 }).ok);
+      assert.deepEqual(store.claimFreeCluster({ user_id: "u", allow_multiple: true, max_per_user: 2 }), { ok: false, reason: "USER_LIMIT", held: 2 });
+      assert.ok(store.claimFreeCluster({ user_id: "v", allow_multiple: true, max_per_user: 2 }).ok);
+    });
+
     it("an unschedulable or inactive host's clusters are not free", () => {
       const h = host(2);
       ready(h.id, 2);

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { badRequest } from "../../core/errors.ts";
+import { badRequest, ChainpoolError } from "../../core/errors.ts";
 import { describeValue } from "../../core/values.ts";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
 import type { AppEnv } from "../env.ts";
@@ -38,6 +38,12 @@ clusterOp.on(["GET", "POST"], "/", async (c) => {
       // An empty filter means "any", as Cello's front pages sent it.
       for (const key of ["consensus_plugin", "consensus_mode", "size"]) if (input[key] === "") delete input[key];
       const req = parseInput(ApplySchema, input);
+      const wait = c.var.applyLimiter?.take(c.var.caller) ?? 0;
+      if (wait > 0) {
+        const seconds = Math.ceil(wait);
+        c.header("retry-after", String(seconds));
+        throw new ChainpoolError("RATE_LIMITED", `action: apply is limited to ${c.var.applyLimiter!.perSecond} per second per API key (api.apply_rate_per_key); retry in ${seconds} s`);
+      }
       // noops has no modes: a mode sent with noops does not narrow the match.
       const mode = req.consensus_plugin === "noops" ? undefined : req.consensus_mode;
       const cluster = pool.apply({
