@@ -14,6 +14,7 @@ import type { PbftBatch } from "./pbft-messages.ts";
 import { PbftReplica } from "./pbft-replica.ts";
 import type { TransferTarget } from "./pbft-replica.ts";
 import type { PeerMessage } from "./peer-envelope.ts";
+import { MAX_BATCH_BYTES, MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
 import { parseBlock, parseTransaction } from "./wire-format.ts";
 
 /** K: a checkpoint every this many sequence numbers. */
@@ -113,6 +114,7 @@ class PbftConsensus implements Consensus {
         batchSize,
         batchTimeoutMs,
         maxBatchesInProgress: MAX_BATCHES_IN_PROGRESS,
+        maxBatchBytes: MAX_BATCH_BYTES,
         requestTimeoutMs: REQUEST_TIMEOUT_MS + 2 * batchTimeoutMs,
         viewChangeTimeoutMs: VIEW_CHANGE_TIMEOUT_MS,
         statusIntervalMs: STATUS_INTERVAL_MS,
@@ -242,33 +244,43 @@ class PbftConsensus implements Consensus {
       if (!parsed.ok) continue; // every correct node skips it the same way
       const tx = parsed.value;
       if (uuids.has(tx.uuid) || chain.transaction(tx.uuid)) continue;
+      if (encodedBytes(tx) > MAX_TRANSACTION_BYTES) continue; // cannot fit a block; its node refused it already
       uuids.add(tx.uuid);
       transactions.push(tx);
       keys.push(key);
     }
     for (const key of batchKeys) this.#executedKeys.add(key);
-    if (transactions.length === 0) return;
     // Never earlier than the previous block, so block times only move forward.
     const timestamp = timestampFromMillis(Math.max(batch.timestamp, timestampToMillis(chain.head.timestamp)));
-    try {
-      const block = chain.propose({
-        transactions,
-        proposerID: batch.proposer,
-        timestamp,
-        consensusMetadata: { pbft_seq: seq, batch_digest: digest, requests: keys } satisfies PbftBlockMetadata,
-        sign: () => "",
-      });
+    const keyOf = new Map(transactions.map((tx, index) => [tx.uuid, keys[index] as string]));
+    // A batch whose transactions and results outgrow one block becomes several, cut where
+    // chain.propose stops; every node cuts at the same places, since execution is the same.
+    let rest = transactions;
+    while (rest.length > 0) {
+      let block: Block;
+      try {
+        block = chain.propose({
+          transactions: rest,
+          proposerID: batch.proposer,
+          timestamp,
+          consensusMetadata: (taken) =>
+            ({ pbft_seq: seq, batch_digest: digest, requests: taken.map((tx) => keyOf.get(tx.uuid) ?? "") }) satisfies PbftBlockMetadata,
+          sign: () => "",
+        });
+      } catch (error: unknown) {
+        // The ledger cannot be written: this node cannot go on agreeing with the others.
+        log.log("error", "pbft.execute_failed", { seq, error: errorMessage(error) });
+        throw error;
+      }
+      rest = rest.slice(block.transactions.length);
       log.log("info", "block.committed", {
         number: block.number,
         hash: block.hash,
         seq,
-        transactions: transactions.length,
+        transactions: block.transactions.length,
         failed: block.transactionResults.filter((r) => r.errorCode !== 0).length,
+        ...(rest.length > 0 ? { full: true } : {}),
       });
-    } catch (error: unknown) {
-      // The ledger cannot be written: this node cannot go on agreeing with the others.
-      log.log("error", "pbft.execute_failed", { seq, error: errorMessage(error) });
-      throw error;
     }
   }
 
