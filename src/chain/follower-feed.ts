@@ -16,6 +16,8 @@ export interface FollowerFeedOptions {
   retryMaxMs?: number;
   /** How long to wait before asking again whether a follower that pulls has caught up, in ms. */
   pullCheckMs?: number;
+  /** Called with the follower's height each time it answers. */
+  onFollowerHeight?: (height: number) => void;
 }
 
 /**
@@ -106,6 +108,7 @@ export class FollowerFeed {
         const known = this.#followerHeight !== undefined;
         const stuck = blocks.length > 0 && height === this.#followerHeight && height <= from;
         this.#followerHeight = height;
+        this.#options.onFollowerHeight?.(height);
         if (stuck) {
           const reason = typeof reply?.error === "string" ? reply.error : "no progress";
           log.log("warn", "feed.follower_refused", { peer: peerId, height, reason });

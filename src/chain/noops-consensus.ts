@@ -4,6 +4,7 @@ import { timestampFromMillis, timestampToMillis } from "./block.ts";
 import { BlockSync } from "./block-sync.ts";
 import type { Consensus, ConsensusContext, ConsensusStatus, MessageReply, SubmitOutcome } from "./consensus.ts";
 import { BLOCKS_MESSAGE, FollowerFeed } from "./follower-feed.ts";
+import { LagWatch } from "./lag-watch.ts";
 import { errorMessage } from "./logger.ts";
 import type { PeerMessage } from "./peer-envelope.ts";
 import { MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
@@ -49,6 +50,8 @@ class NoopsConsensus implements Consensus {
   readonly #pendingIds = new Set<string>();
   readonly #feeds: FollowerFeed[] = [];
   readonly #sync: BlockSync;
+  /** Leader: which followers stay behind it. */
+  readonly #lag = new LagWatch();
   #cutTimer: ReturnType<typeof setTimeout> | undefined;
   #cutSoon: ReturnType<typeof setImmediate> | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -81,11 +84,15 @@ class NoopsConsensus implements Consensus {
   start(): void {
     const { config, chain, transport, log } = this.#context;
     if (this.#isLeader) {
+      const now = this.#context.now;
+      this.#lag.observe(config.node_id, chain.height, now());
       for (const peer of config.peers) {
         if (peer.id === config.node_id) continue;
-        this.#feeds.push(new FollowerFeed({ peerId: peer.id, chain, transport, log }));
+        const onFollowerHeight = (height: number) => this.#lag.observe(peer.id, height, now());
+        this.#feeds.push(new FollowerFeed({ peerId: peer.id, chain, transport, log, onFollowerHeight }));
       }
       this.#unsubscribe = chain.onCommit(() => {
+        this.#lag.observe(config.node_id, chain.height, now());
         for (const feed of this.#feeds) feed.kick();
       });
       const heightAtStart = chain.height;
@@ -157,6 +164,7 @@ class NoopsConsensus implements Consensus {
     if (this.#isLeader) {
       status["pending"] = this.#pending.length;
       status["followers"] = Object.fromEntries(this.#feeds.map((feed) => [feed.peerId, feed.status()]));
+      status["lagging"] = this.#lag.lagging(this.#context.now());
     }
     return status;
   }

@@ -5,6 +5,7 @@ import type { Consensus, ConsensusContext, ConsensusStatus, FrameReceipt, Messag
 import { FrameLink } from "./frame-link.ts";
 import { HttpClient } from "./http-client.ts";
 import type { LogLevel } from "./logger.ts";
+import { LagWatch } from "./lag-watch.ts";
 import { errorMessage } from "./logger.ts";
 import { derivePairKeys } from "./pair-keys.ts";
 import { FrameCodec } from "./pbft-frames.ts";
@@ -81,6 +82,8 @@ class PbftConsensus implements Consensus {
   readonly #pbftLog: PbftLogFile;
   /** Hashes of blocks being applied by state transfer (their origin is proven by then). */
   readonly #certified = new Set<string>();
+  /** Which replicas (this one included) stay behind, by last executed sequence number. */
+  readonly #lag = new LagWatch();
   #lastRequestNumber = 0;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -145,7 +148,11 @@ class PbftConsensus implements Consensus {
   start(): void {
     if (this.#closed) return;
     this.#replica.start();
-    this.#ticker = setInterval(() => this.#replica.tick(this.#context.now()), TICK_MS);
+    this.#ticker = setInterval(() => {
+      const now = this.#context.now();
+      this.#replica.tick(now);
+      this.#observeSelf(now);
+    }, TICK_MS);
   }
 
   /**
@@ -171,7 +178,10 @@ class PbftConsensus implements Consensus {
     const now = this.#context.now();
     // Commits in one frame often release many batches: their blocks share one fsync.
     this.#context.chain.syncOnce(() => {
-      for (const message of opened.messages) this.#replica.receive(opened.from, message, now);
+      for (const message of opened.messages) {
+        if (message.type === "status") this.#lag.observe(opened.from, message.executed, now);
+        this.#replica.receive(opened.from, message, now);
+      }
     });
     return {};
   }
@@ -201,6 +211,7 @@ class PbftConsensus implements Consensus {
       checkpoint_interval: PBFT_CHECKPOINT_INTERVAL,
       malformed_messages: this.#malformedMessages,
       links: Object.fromEntries([...this.#links.values()].map((link) => [link.peerId, link.status()])),
+      lagging: this.#observeSelf(this.#context.now()).lagging(this.#context.now()),
     };
   }
 
@@ -211,6 +222,12 @@ class PbftConsensus implements Consensus {
     for (const link of this.#links.values()) link.close();
     this.#http.close();
     this.#pbftLog.close();
+  }
+
+  /** This replica's own progress (null batches included, which make no block) for the lag watch. */
+  #observeSelf(now: number): LagWatch {
+    this.#lag.observe(this.#context.config.node_id, this.#replica.lastExecuted, now);
+    return this.#lag;
   }
 
   /** Unique per node across restarts: microseconds of the wall clock, or one more than the last. */
