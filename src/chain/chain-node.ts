@@ -14,11 +14,7 @@ import { PeerKeys } from "./peer-keys.ts";
 import { PeerReachability } from "./peer-reachability.ts";
 import { PeerTransport } from "./peer-transport.ts";
 import { createRestApi } from "./rest-api.ts";
-
-/** Largest body a client may send (413 above). */
-export const CLIENT_BODY_LIMIT = 1024 * 1024;
-/** Largest body another node may send: pushes carry pages of blocks. */
-export const PEER_BODY_LIMIT = 16 * 1024 * 1024;
+import { CLIENT_BODY_LIMIT, PEER_BODY_LIMIT } from "./size-limits.ts";
 
 /** Consensus plugins this build can run; config may name others that are not built yet. */
 const CONSENSUS_FACTORIES: Partial<Record<NodeConfig["consensus"]["plugin"], ConsensusFactory>> = {

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { computeBlockHash } from "./block.ts";
 import type { Block, ChaincodeRef, Timestamp, Transaction, TransactionResult, UnsignedBlock } from "./block.ts";
@@ -7,6 +8,7 @@ import { executeBlock, executeTransaction, queryChaincode } from "./executor.ts"
 import { LedgerFile } from "./ledger-file.ts";
 import type { LedgerDurability } from "./ledger-file.ts";
 import type { Logger } from "./logger.ts";
+import { BLOCK_RESERVE_BYTES, MAX_BLOCK_BYTES, encodedBytes } from "./size-limits.ts";
 import { parseBlock } from "./wire-format.ts";
 import { StateOverlay, WorldState } from "./world-state.ts";
 
@@ -27,10 +29,12 @@ export interface CommittedTransaction {
 }
 
 export interface Proposal {
+  /** Candidates in order; the block takes the longest prefix that fits MAX_BLOCK_BYTES (at least one). */
   transactions: Transaction[];
   proposerID: string;
   timestamp: Timestamp;
-  consensusMetadata: Record<string, unknown>;
+  /** The block's consensus metadata, given the transactions it took. */
+  consensusMetadata: (taken: readonly Transaction[]) => Record<string, unknown>;
   /** Signs the block hash with the proposer's key. */
   sign: (hash: string) => string;
 }
@@ -55,6 +59,8 @@ export class GenesisMismatchError extends Error {}
 export class Chain {
   readonly #file: LedgerFile;
   readonly #blocks: Block[] = [];
+  /** Each block's encoded size once known (counted when first needed, not at replay). */
+  readonly #blockBytes: (number | undefined)[] = [];
   readonly #state = new WorldState();
   readonly #transactions = new Map<string, { blockNumber: number; index: number }>();
   readonly #listeners = new Set<(block: Block) => void>();
@@ -123,18 +129,27 @@ export class Chain {
     return this.#blocks[number];
   }
 
-  /** Blocks from `from` on, at most `maxCount` and about `maxBytes` of JSON (at least one). */
+  /** Blocks from `from` on, at most `maxCount` and `maxBytes` of JSON (but always one, if there is one). */
   blocksFrom(from: number, maxCount: number, maxBytes: number): Block[] {
     const blocks: Block[] = [];
     let bytes = 0;
     for (let n = from; n < this.#blocks.length && blocks.length < maxCount; n++) {
       const block = this.#blocks[n];
       if (!block) break;
-      bytes += JSON.stringify(block).length;
+      bytes += this.blockBytes(n);
       if (blocks.length > 0 && bytes > maxBytes) break;
       blocks.push(block);
     }
     return blocks;
+  }
+
+  /** Block `number`'s size as stored and sent (UTF-8 bytes of its JSON); 0 when absent. */
+  blockBytes(number: number): number {
+    const block = this.#blocks[number];
+    if (!block) return 0;
+    const bytes = this.#blockBytes[number] ?? encodedBytes(block);
+    this.#blockBytes[number] = bytes;
+    return bytes;
   }
 
   transaction(uuid: string): CommittedTransaction | undefined {
@@ -156,22 +171,36 @@ export class Chain {
     return queryChaincode(this.#state, ref, fn, args);
   }
 
-  /** Executes transactions as the next block, signs it, writes it and commits it. */
+  /**
+   * Executes the longest prefix of the proposed transactions whose block stays within
+   * MAX_BLOCK_BYTES (results included: only execution tells how large they are), signs
+   * it, writes it and commits it. The caller reads `block.transactions.length` to learn
+   * how many were taken and proposes the rest in the next block.
+   */
   propose(proposal: Proposal): Block {
-    const execution = executeBlock(this.#state, proposal.transactions);
+    if (proposal.transactions.length === 0) throw new Error("a proposed block needs at least one transaction");
+    const execution = executeBlock(this.#state, proposal.transactions, MAX_BLOCK_BYTES - BLOCK_RESERVE_BYTES);
+    const transactions = proposal.transactions.slice(0, execution.results.length);
     const unsigned: UnsignedBlock = {
       number: this.height,
       previousBlockHash: this.head.hash,
       stateHash: execution.stateHash,
       proposerID: proposal.proposerID,
       timestamp: proposal.timestamp,
-      transactions: proposal.transactions,
+      transactions,
       transactionResults: execution.results,
-      consensusMetadata: proposal.consensusMetadata,
+      consensusMetadata: proposal.consensusMetadata(transactions),
     };
     const hash = computeBlockHash(unsigned);
     const block: Block = { ...unsigned, hash, signature: proposal.sign(hash) };
-    this.#file.append(block);
+    const json = Buffer.from(JSON.stringify(block), "utf8");
+    if (json.length > MAX_BLOCK_BYTES) {
+      // Consensus metadata larger than its reserve (very long node ids): one transaction fewer.
+      if (transactions.length > 1) return this.propose({ ...proposal, transactions: transactions.slice(0, -1) });
+      throw new Error(`block ${block.number} would take ${json.length} bytes, more than MAX_BLOCK_BYTES (${MAX_BLOCK_BYTES})`);
+    }
+    this.#file.appendEncoded(json);
+    this.#blockBytes[block.number] = json.length;
     this.#commit(block, execution.writes);
     return block;
   }

@@ -7,6 +7,7 @@ import type { Consensus } from "./consensus.ts";
 import { RPC_ERROR, parseChaincodeCall } from "./json-rpc.ts";
 import type { ChaincodeCall, RpcError, RpcErrorCode, RpcId } from "./json-rpc.ts";
 import type { Logger } from "./logger.ts";
+import { MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
 
 export interface ChaincodeServiceOptions {
   chain: Chain;
@@ -57,6 +58,8 @@ export class ChaincodeService {
       return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", `unknown chaincode "${reference}" (built in: map, chaincode_example02)`);
     }
     const tx = this.#transaction(TX_TYPE.deploy, call);
+    const tooLarge = transactionTooLarge(call.id, tx);
+    if (tooLarge) return tooLarge;
     const submitted = await this.#options.consensus.submit(tx);
     if (!submitted.ok) {
       return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", submitted.message, submitted.reason === "UNAVAILABLE" ? 503 : 400);
@@ -73,6 +76,8 @@ export class ChaincodeService {
 
   async #invoke(call: ChaincodeCall): Promise<RpcReply> {
     const tx = this.#transaction(TX_TYPE.invoke, call);
+    const tooLarge = transactionTooLarge(call.id, tx);
+    if (tooLarge) return tooLarge;
     const submitted = await this.#options.consensus.submit(tx);
     if (!submitted.ok) {
       return failure(call.id, RPC_ERROR.invokeFailure, "Invocation failure", submitted.message, submitted.reason === "UNAVAILABLE" ? 503 : 400);
@@ -97,6 +102,14 @@ export class ChaincodeService {
       timestamp: timestampFromMillis(this.#options.now()),
     };
   }
+}
+
+/** A transaction larger than a block may hold for one is refused before it is ordered. */
+function transactionTooLarge(id: RpcId, tx: Transaction): RpcReply | undefined {
+  const bytes = encodedBytes(tx);
+  if (bytes <= MAX_TRANSACTION_BYTES) return undefined;
+  const reason = `params.ctorMsg makes a transaction of ${bytes} bytes, more than the ${MAX_TRANSACTION_BYTES} a block may hold for one`;
+  return errorReply(id, { code: RPC_ERROR.invalidParams, message: `Invalid params: ${reason}`, data: reason }, 400);
 }
 
 function okReply(id: RpcId, message: string): RpcReply {

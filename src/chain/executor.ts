@@ -10,33 +10,71 @@ import {
   stateKeys,
 } from "./chaincode-registry.ts";
 import type { ChaincodeInstance } from "./chaincode-registry.ts";
+import { MAX_ERROR_CHARS, MAX_RESULT_BYTES, PER_TRANSACTION_RESERVE_BYTES, encodedBytes } from "./size-limits.ts";
 import { StateOverlay } from "./world-state.ts";
 import type { StateReader, StateWrites, WorldState } from "./world-state.ts";
 
 export interface BlockExecution {
+  /** One per transaction executed: all of them, or the prefix that fits the byte budget. */
   results: TransactionResult[];
   writes: StateWrites;
   stateHash: string;
+  /** Bytes the executed transactions and their results take, with PER_TRANSACTION_RESERVE_BYTES each. */
+  bytes: number;
 }
 
 /**
  * Runs a block's transactions in order over the committed state without changing it.
  * Each transaction runs in its own overlay: a failure is recorded in its result and its
  * writes are dropped, so the block still commits and every node agrees on the outcome.
+ *
+ * With `maxBytes`, execution stops before the first transaction that would take the
+ * transactions and results past it (the first one is always taken): the orderer's way to
+ * cut a block by its whole size, results included, which only execution can tell.
  */
-export function executeBlock(state: WorldState, transactions: readonly Transaction[]): BlockExecution {
+export function executeBlock(state: WorldState, transactions: readonly Transaction[], maxBytes = Infinity): BlockExecution {
   const block = new StateOverlay(state);
-  const results = transactions.map((tx) => executeTransaction(block, tx));
-  return { results, writes: block.writes, stateHash: state.hash(block.writes) };
+  const results: TransactionResult[] = [];
+  let bytes = 0;
+  for (const tx of transactions) {
+    const overlay = new StateOverlay(block);
+    const result = runTransaction(overlay, tx);
+    const cost = maxBytes === Infinity ? 0 : encodedBytes(tx) + encodedBytes(result) + PER_TRANSACTION_RESERVE_BYTES;
+    if (results.length > 0 && bytes + cost > maxBytes) break;
+    bytes += cost;
+    if (result.errorCode === 0) overlay.commitTo(block);
+    results.push(result);
+  }
+  return { results, writes: block.writes, stateHash: state.hash(block.writes), bytes };
 }
 
 /** Runs one transaction; on success its writes are added to `target`. */
 export function executeTransaction(target: StateOverlay, tx: Transaction): TransactionResult {
   const overlay = new StateOverlay(target);
+  const result = runTransaction(overlay, tx);
+  if (result.errorCode === 0) overlay.commitTo(target);
+  return result;
+}
+
+/**
+ * Runs one transaction in `overlay` and answers the result a block records for it. A
+ * result too large for a block is recorded as a failure (its writes dropped), and a long
+ * error is cut: both the same on every node, so a block never has to hold them.
+ */
+function runTransaction(overlay: StateOverlay, tx: Transaction): TransactionResult {
   const outcome = tx.type === TX_TYPE.deploy ? deploy(overlay, tx) : invoke(overlay, tx);
-  if (!outcome.ok) return { uuid: tx.uuid, errorCode: 1, result: "", error: outcome.error };
-  overlay.commitTo(target);
-  return { uuid: tx.uuid, errorCode: 0, result: outcome.value, error: "" };
+  if (!outcome.ok) return failed(tx, outcome.error);
+  const result: TransactionResult = { uuid: tx.uuid, errorCode: 0, result: outcome.value, error: "" };
+  const bytes = encodedBytes(result);
+  if (bytes > MAX_RESULT_BYTES) {
+    return failed(tx, `the result takes ${bytes} bytes, more than the ${MAX_RESULT_BYTES} a block may record for one transaction (a query answers it)`);
+  }
+  return result;
+}
+
+function failed(tx: Transaction, error: string): TransactionResult {
+  const cut = error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS)}... (${error.length} characters, cut)` : error;
+  return { uuid: tx.uuid, errorCode: 1, result: "", error: cut };
 }
 
 /** Answers a query from committed state; the chaincode cannot write. */

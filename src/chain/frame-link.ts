@@ -3,6 +3,7 @@ import type { HttpClient } from "./http-client.ts";
 import type { Logger } from "./logger.ts";
 import type { FrameCodec } from "./pbft-frames.ts";
 import type { PbftMessage } from "./pbft-messages.ts";
+import { FRAME_BUDGET_BYTES } from "./size-limits.ts";
 
 export interface FrameLinkOptions {
   peerId: string;
@@ -74,11 +75,22 @@ export class FrameLink {
     });
   }
 
+  /** How many queued messages the next frame takes: up to MAX_MESSAGES_PER_FRAME and FRAME_BUDGET_BYTES (at least one). */
+  #frameLength(): number {
+    const count = Math.min(MAX_MESSAGES_PER_FRAME, this.#queue.length);
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      bytes += this.#options.codec.messageBytes(this.#queue[i] as PbftMessage);
+      if (i > 0 && bytes > FRAME_BUDGET_BYTES) return i;
+    }
+    return count;
+  }
+
   async #flush(): Promise<void> {
     if (this.#inFlight || this.#closed || this.#queue.length === 0) return;
     this.#inFlight = true;
-    const messages = this.#queue.splice(0, MAX_MESSAGES_PER_FRAME);
     const { codec, http, url, peerId } = this.#options;
+    const messages = this.#queue.splice(0, this.#frameLength());
     const frame = codec.seal(peerId, messages);
     const request = { url: `${url}/peer/frame`, method: "POST" as const, text: frame, timeoutMs: FRAME_TIMEOUT_MS, maxResponseBytes: 64 * 1024 };
     let result = await http.send(request);

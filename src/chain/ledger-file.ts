@@ -25,6 +25,8 @@ export type LedgerDurability = "each" | "background";
 
 const BACKGROUND_SYNC_MS = 50;
 
+const NEWLINE = Buffer.from("\n", "utf8");
+
 export class LedgerFile {
   #syncDepth = 0;
   #unsynced = false;
@@ -81,8 +83,13 @@ export class LedgerFile {
 
   /** Appends one record and waits until it is on disk (inside `syncOnce`: until that ends). */
   append(record: unknown): void {
+    this.appendEncoded(Buffer.from(JSON.stringify(record), "utf8"));
+  }
+
+  /** `append` for a record already encoded (UTF-8 JSON, no newline), by a caller that needed its size. */
+  appendEncoded(json: Buffer): void {
     const fd = this.#requireOpen();
-    const line = Buffer.from(`${JSON.stringify(record)}\n`, "utf8");
+    const line = Buffer.concat([json, NEWLINE]);
     const offset = this.#ends.at(-1) ?? 0;
     let written = 0;
     while (written < line.length) written += writeSync(fd, line, written, line.length - written, offset + written);

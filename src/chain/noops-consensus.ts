@@ -4,15 +4,15 @@ import { timestampFromMillis, timestampToMillis } from "./block.ts";
 import { BlockSync } from "./block-sync.ts";
 import type { Consensus, ConsensusContext, ConsensusStatus, MessageReply, SubmitOutcome } from "./consensus.ts";
 import { BLOCKS_MESSAGE, FollowerFeed } from "./follower-feed.ts";
+import { LagWatch } from "./lag-watch.ts";
 import { errorMessage } from "./logger.ts";
 import type { PeerMessage } from "./peer-envelope.ts";
+import { MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
 import { parseBlock, parseTransaction } from "./wire-format.ts";
 
 /** Message kind a follower uses to hand a transaction to the leader; the reply is a SubmitOutcome. */
 export const SUBMIT_MESSAGE = "submit";
 
-/** Transactions of one block stop growing past this much JSON (one oversized tx still fits). */
-const MAX_BLOCK_TX_BYTES = 4 * 1024 * 1024;
 /** How long a follower waits for the leader to take a forwarded transaction. */
 const FORWARD_TIMEOUT_MS = 3_000;
 /** Most transactions waiting for a block; beyond it the leader turns new ones away. */
@@ -32,7 +32,10 @@ const LEADER_RECOVERY_FETCH_MS = 1_000;
  * Cutting: mode "classic" makes one block per transaction as soon as it arrives; mode ""
  * cuts as soon as the leader is free, with whatever is pending (up to batch_size), so a
  * lone transaction commits at once and a burst shares blocks; mode "batch" waits until
- * batch_size transactions are pending or the oldest has waited batch_timeout_ms.
+ * batch_size transactions are pending or the oldest has waited batch_timeout_ms. In every
+ * mode a block also ends where its next transaction and result would take it past
+ * MAX_BLOCK_BYTES (chain.propose decides, since results count); the rest then goes into
+ * the next block at once, as a full batch would.
  */
 export function createNoopsConsensus(context: ConsensusContext): Consensus {
   return new NoopsConsensus(context);
@@ -47,11 +50,15 @@ class NoopsConsensus implements Consensus {
   readonly #pendingIds = new Set<string>();
   readonly #feeds: FollowerFeed[] = [];
   readonly #sync: BlockSync;
+  /** Leader: which followers stay behind it. */
+  readonly #lag = new LagWatch();
   #cutTimer: ReturnType<typeof setTimeout> | undefined;
   #cutSoon: ReturnType<typeof setImmediate> | undefined;
   #unsubscribe: (() => void) | undefined;
   /** Leader: false until the start-up recovery round is over; no block is cut before. */
   #recovered = false;
+  /** Leader: the last block was full by bytes, so what is pending makes the next one at once. */
+  #overflowing = false;
   #closed = false;
 
   constructor(context: ConsensusContext) {
@@ -77,11 +84,15 @@ class NoopsConsensus implements Consensus {
   start(): void {
     const { config, chain, transport, log } = this.#context;
     if (this.#isLeader) {
+      const now = this.#context.now;
+      this.#lag.observe(config.node_id, chain.height, now());
       for (const peer of config.peers) {
         if (peer.id === config.node_id) continue;
-        this.#feeds.push(new FollowerFeed({ peerId: peer.id, chain, transport, log }));
+        const onFollowerHeight = (height: number) => this.#lag.observe(peer.id, height, now());
+        this.#feeds.push(new FollowerFeed({ peerId: peer.id, chain, transport, log, onFollowerHeight }));
       }
       this.#unsubscribe = chain.onCommit(() => {
+        this.#lag.observe(config.node_id, chain.height, now());
         for (const feed of this.#feeds) feed.kick();
       });
       const heightAtStart = chain.height;
@@ -112,6 +123,11 @@ class NoopsConsensus implements Consensus {
         if (!this.#isLeader) return { status: 409, body: { Error: `${this.#context.config.node_id} is not the noops leader` } };
         const parsed = parseTransaction(body["transaction"]);
         if (!parsed.ok) return { status: 400, body: { Error: parsed.error } };
+        // The follower's chaincode service refused larger ones already; this is for any other sender.
+        const bytes = encodedBytes(parsed.value);
+        if (bytes > MAX_TRANSACTION_BYTES) {
+          return { status: 200, body: { ok: false, reason: "REFUSED", message: `the transaction takes ${bytes} bytes, more than the ${MAX_TRANSACTION_BYTES} a block may hold for one` } };
+        }
         return { status: 200, body: this.#admit(parsed.value) };
       }
       case BLOCKS_MESSAGE: {
@@ -119,7 +135,8 @@ class NoopsConsensus implements Consensus {
           return { status: 403, body: { Error: `only the leader ${this.#leaderId} pushes blocks` } };
         }
         if (!Array.isArray(body["blocks"])) return { status: 400, body: { Error: "body.blocks must be an array" } };
-        return { status: 200, body: this.#acceptPushed(body["blocks"]) };
+        const leaderHeight = typeof body["height"] === "number" ? body["height"] : 0;
+        return { status: 200, body: this.#acceptPushed(body["blocks"], leaderHeight) };
       }
       default:
         return { status: 400, body: { Error: `noops has no message kind "${message.kind}"` } };
@@ -147,6 +164,7 @@ class NoopsConsensus implements Consensus {
     if (this.#isLeader) {
       status["pending"] = this.#pending.length;
       status["followers"] = Object.fromEntries(this.#feeds.map((feed) => [feed.peerId, feed.status()]));
+      status["lagging"] = this.#lag.lagging(this.#context.now());
     }
     return status;
   }
@@ -180,7 +198,7 @@ class NoopsConsensus implements Consensus {
     const { mode, batch_size: batchSize, batch_timeout_ms: timeoutMs } = this.#context.config.consensus;
     const oldest = this.#pending[0]?.arrivedAt ?? this.#context.now();
     const waited = this.#context.now() - oldest;
-    if (mode !== "batch" || this.#pending.length >= batchSize || waited >= timeoutMs) {
+    if (mode !== "batch" || this.#pending.length >= batchSize || waited >= timeoutMs || this.#overflowing) {
       clearTimeout(this.#cutTimer);
       this.#cutTimer = undefined;
       // setImmediate, not now: transactions that arrive in the same turn share the block.
@@ -199,50 +217,50 @@ class NoopsConsensus implements Consensus {
   #cut(): void {
     const { chain, config, keys, log, now } = this.#context;
     const limit = config.consensus.mode === "classic" ? 1 : config.consensus.batch_size;
-    const taken: Transaction[] = [];
-    let bytes = 0;
-    while (taken.length < limit && this.#pending.length > 0) {
-      const next = this.#pending[0];
-      if (!next) break;
-      bytes += JSON.stringify(next.tx).length;
-      if (taken.length > 0 && bytes > MAX_BLOCK_TX_BYTES) break;
-      taken.push(next.tx);
-      this.#pending.shift();
-    }
-    if (taken.length === 0) return;
+    const candidates = this.#pending.slice(0, limit).map((pending) => pending.tx);
+    if (candidates.length === 0) return;
     // Never earlier than the previous block, so block times only move forward.
     const timestamp = timestampFromMillis(Math.max(now(), timestampToMillis(chain.head.timestamp)));
+    let block: Block;
     try {
-      const block = chain.propose({
-        transactions: taken,
+      block = chain.propose({
+        transactions: candidates,
         proposerID: config.node_id,
         timestamp,
-        consensusMetadata: {},
+        consensusMetadata: () => ({}),
         sign: (hash) => keys.sign(hash),
       });
-      for (const tx of taken) this.#pendingIds.delete(tx.uuid);
-      log.log("info", "block.committed", {
-        number: block.number,
-        hash: block.hash,
-        transactions: taken.length,
-        failed: block.transactionResults.filter((r) => r.errorCode !== 0).length,
-      });
     } catch (error: unknown) {
-      // Nothing was committed (the append failed before the state changed): requeue and retry.
-      this.#pending.unshift(...taken.map((tx) => ({ tx, arrivedAt: now() })));
-      log.log("error", "block.propose_failed", { error: errorMessage(error), transactions: taken.length });
+      // Nothing was committed (the append failed before the state changed): the candidates stay queued; retry.
+      log.log("error", "block.propose_failed", { error: errorMessage(error), transactions: candidates.length });
       this.#cutTimer ??= setTimeout(() => {
         this.#cutTimer = undefined;
         this.#scheduleCut();
       }, 1_000);
       return;
     }
+    const taken = block.transactions.length;
+    this.#pending.splice(0, taken);
+    for (const tx of block.transactions) this.#pendingIds.delete(tx.uuid);
+    this.#overflowing = taken < candidates.length;
+    log.log("info", "block.committed", {
+      number: block.number,
+      hash: block.hash,
+      transactions: taken,
+      failed: block.transactionResults.filter((r) => r.errorCode !== 0).length,
+      ...(this.#overflowing ? { full: true } : {}),
+    });
     this.#scheduleCut();
   }
 
-  /** Follower: applies pushed blocks in order; answers the height reached (and why it stopped). */
-  #acceptPushed(rawBlocks: unknown[]): { height: number; error?: string } {
+  /**
+   * Follower: applies pushed blocks in order; answers the height reached (and why it
+   * stopped). A push without blocks from a leader that is ahead means the blocks were too
+   * large to push: they are pulled instead.
+   */
+  #acceptPushed(rawBlocks: unknown[], leaderHeight: number): { height: number; error?: string } {
     const { chain, log } = this.#context;
+    if (rawBlocks.length === 0 && leaderHeight > chain.height) this.#sync.catchUpInBackground();
     for (const raw of rawBlocks) {
       const parsed = parseBlock(raw);
       if (!parsed.ok) return { height: chain.height, error: parsed.error };

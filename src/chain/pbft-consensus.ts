@@ -5,6 +5,7 @@ import type { Consensus, ConsensusContext, ConsensusStatus, FrameReceipt, Messag
 import { FrameLink } from "./frame-link.ts";
 import { HttpClient } from "./http-client.ts";
 import type { LogLevel } from "./logger.ts";
+import { LagWatch } from "./lag-watch.ts";
 import { errorMessage } from "./logger.ts";
 import { derivePairKeys } from "./pair-keys.ts";
 import { FrameCodec } from "./pbft-frames.ts";
@@ -14,6 +15,7 @@ import type { PbftBatch } from "./pbft-messages.ts";
 import { PbftReplica } from "./pbft-replica.ts";
 import type { TransferTarget } from "./pbft-replica.ts";
 import type { PeerMessage } from "./peer-envelope.ts";
+import { MAX_BATCH_BYTES, MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
 import { parseBlock, parseTransaction } from "./wire-format.ts";
 
 /** K: a checkpoint every this many sequence numbers. */
@@ -80,6 +82,8 @@ class PbftConsensus implements Consensus {
   readonly #pbftLog: PbftLogFile;
   /** Hashes of blocks being applied by state transfer (their origin is proven by then). */
   readonly #certified = new Set<string>();
+  /** Which replicas (this one included) stay behind, by last executed sequence number. */
+  readonly #lag = new LagWatch();
   #lastRequestNumber = 0;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -113,6 +117,7 @@ class PbftConsensus implements Consensus {
         batchSize,
         batchTimeoutMs,
         maxBatchesInProgress: MAX_BATCHES_IN_PROGRESS,
+        maxBatchBytes: MAX_BATCH_BYTES,
         requestTimeoutMs: REQUEST_TIMEOUT_MS + 2 * batchTimeoutMs,
         viewChangeTimeoutMs: VIEW_CHANGE_TIMEOUT_MS,
         statusIntervalMs: STATUS_INTERVAL_MS,
@@ -143,7 +148,11 @@ class PbftConsensus implements Consensus {
   start(): void {
     if (this.#closed) return;
     this.#replica.start();
-    this.#ticker = setInterval(() => this.#replica.tick(this.#context.now()), TICK_MS);
+    this.#ticker = setInterval(() => {
+      const now = this.#context.now();
+      this.#replica.tick(now);
+      this.#observeSelf(now);
+    }, TICK_MS);
   }
 
   /**
@@ -169,7 +178,10 @@ class PbftConsensus implements Consensus {
     const now = this.#context.now();
     // Commits in one frame often release many batches: their blocks share one fsync.
     this.#context.chain.syncOnce(() => {
-      for (const message of opened.messages) this.#replica.receive(opened.from, message, now);
+      for (const message of opened.messages) {
+        if (message.type === "status") this.#lag.observe(opened.from, message.executed, now);
+        this.#replica.receive(opened.from, message, now);
+      }
     });
     return {};
   }
@@ -199,6 +211,7 @@ class PbftConsensus implements Consensus {
       checkpoint_interval: PBFT_CHECKPOINT_INTERVAL,
       malformed_messages: this.#malformedMessages,
       links: Object.fromEntries([...this.#links.values()].map((link) => [link.peerId, link.status()])),
+      lagging: this.#observeSelf(this.#context.now()).lagging(this.#context.now()),
     };
   }
 
@@ -209,6 +222,12 @@ class PbftConsensus implements Consensus {
     for (const link of this.#links.values()) link.close();
     this.#http.close();
     this.#pbftLog.close();
+  }
+
+  /** This replica's own progress (null batches included, which make no block) for the lag watch. */
+  #observeSelf(now: number): LagWatch {
+    this.#lag.observe(this.#context.config.node_id, this.#replica.lastExecuted, now);
+    return this.#lag;
   }
 
   /** Unique per node across restarts: microseconds of the wall clock, or one more than the last. */
@@ -242,33 +261,43 @@ class PbftConsensus implements Consensus {
       if (!parsed.ok) continue; // every correct node skips it the same way
       const tx = parsed.value;
       if (uuids.has(tx.uuid) || chain.transaction(tx.uuid)) continue;
+      if (encodedBytes(tx) > MAX_TRANSACTION_BYTES) continue; // cannot fit a block; its node refused it already
       uuids.add(tx.uuid);
       transactions.push(tx);
       keys.push(key);
     }
     for (const key of batchKeys) this.#executedKeys.add(key);
-    if (transactions.length === 0) return;
     // Never earlier than the previous block, so block times only move forward.
     const timestamp = timestampFromMillis(Math.max(batch.timestamp, timestampToMillis(chain.head.timestamp)));
-    try {
-      const block = chain.propose({
-        transactions,
-        proposerID: batch.proposer,
-        timestamp,
-        consensusMetadata: { pbft_seq: seq, batch_digest: digest, requests: keys } satisfies PbftBlockMetadata,
-        sign: () => "",
-      });
+    const keyOf = new Map(transactions.map((tx, index) => [tx.uuid, keys[index] as string]));
+    // A batch whose transactions and results outgrow one block becomes several, cut where
+    // chain.propose stops; every node cuts at the same places, since execution is the same.
+    let rest = transactions;
+    while (rest.length > 0) {
+      let block: Block;
+      try {
+        block = chain.propose({
+          transactions: rest,
+          proposerID: batch.proposer,
+          timestamp,
+          consensusMetadata: (taken) =>
+            ({ pbft_seq: seq, batch_digest: digest, requests: taken.map((tx) => keyOf.get(tx.uuid) ?? "") }) satisfies PbftBlockMetadata,
+          sign: () => "",
+        });
+      } catch (error: unknown) {
+        // The ledger cannot be written: this node cannot go on agreeing with the others.
+        log.log("error", "pbft.execute_failed", { seq, error: errorMessage(error) });
+        throw error;
+      }
+      rest = rest.slice(block.transactions.length);
       log.log("info", "block.committed", {
         number: block.number,
         hash: block.hash,
         seq,
-        transactions: transactions.length,
+        transactions: block.transactions.length,
         failed: block.transactionResults.filter((r) => r.errorCode !== 0).length,
+        ...(rest.length > 0 ? { full: true } : {}),
       });
-    } catch (error: unknown) {
-      // The ledger cannot be written: this node cannot go on agreeing with the others.
-      log.log("error", "pbft.execute_failed", { seq, error: errorMessage(error) });
-      throw error;
     }
   }
 

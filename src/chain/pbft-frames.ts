@@ -57,6 +57,11 @@ export class FrameCodec {
     return `${head}${mac(key, head, json)}\n${json}`;
   }
 
+  /** UTF-8 bytes `message` takes in a frame (serialized once, like `seal` does). */
+  messageBytes(message: PbftMessage): number {
+    return Buffer.byteLength(this.#serialized(message), "utf8");
+  }
+
   /** A multicast message is one object queued for every peer: serialize it once. */
   #serialized(message: PbftMessage): string {
     let text = this.#texts.get(message);

@@ -30,6 +30,7 @@
  * how a restarted replica learns the current view.
  */
 import { batchDigest, requestKey, viewChangeText } from "./pbft-messages.ts";
+import { encodedBytes } from "./size-limits.ts";
 import type {
   CertEntry,
   Checkpoint,
@@ -102,6 +103,11 @@ export interface ReplicaOptions {
    * pipelines up to the high watermark.
    */
   maxBatchesInProgress: number;
+  /**
+   * Most bytes of requests (JSON) in one batch; a batch always takes at least one. Keeps a
+   * pre-prepare within what one replica accepts from another. Unbounded when absent.
+   */
+  maxBatchBytes?: number;
   /** How long a known request may wait for execution before this replica moves to change the view. */
   requestTimeoutMs: number;
   /** How long to wait for a new-view once a quorum asked for it (doubles each time it fails). */
@@ -420,7 +426,7 @@ export class PbftReplica {
       const oldest = this.#pending[0]?.arrivedAt ?? now;
       if (mode === "batch" && this.#pending.length < batchSize && now - oldest < batchTimeoutMs) break;
       if (mode !== "classic" && this.#nextSeq - 1 - this.#lastExecuted >= this.#options.maxBatchesInProgress && this.#pending.length < batchSize) break;
-      const take = mode === "classic" ? 1 : Math.min(batchSize, this.#pending.length);
+      const take = mode === "classic" ? 1 : this.#batchLength(Math.min(batchSize, this.#pending.length));
       const requests = this.#pending.splice(0, take).map((p) => p.request);
       for (const request of requests) {
         const key = requestKey(request);
@@ -437,6 +443,20 @@ export class PbftReplica {
       this.#env.persist({ type: "preprepared", entry: { seq, view: this.#view, digest } });
       this.#broadcast({ type: "preprepare", view: this.#view, seq, digest, batch });
     }
+  }
+
+  /** How many of the first `count` pending requests fit in one batch by bytes (at least one). */
+  #batchLength(count: number): number {
+    const maxBytes = this.#options.maxBatchBytes;
+    if (maxBytes === undefined) return count;
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      const pending = this.#pending[i];
+      if (!pending) return i;
+      bytes += encodedBytes(pending.request);
+      if (i > 0 && bytes > maxBytes) return i;
+    }
+    return count;
   }
 
   // ---- normal case ----

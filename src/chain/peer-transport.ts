@@ -2,8 +2,10 @@ import type { NodePeer } from "../lib/node-config.ts";
 import type { HttpClient, HttpResult } from "./http-client.ts";
 import { sealMessage } from "./peer-envelope.ts";
 import type { PeerKeys } from "./peer-keys.ts";
+import { PEER_REPLY_LIMIT } from "./size-limits.ts";
 
-export type SendOutcome = { ok: true; body: unknown } | { ok: false; error: string };
+/** A failure has `status` when the peer answered (with a non-2xx), none when it could not be reached. */
+export type SendOutcome = { ok: true; body: unknown } | { ok: false; error: string; status?: number };
 
 export interface BlocksPage {
   /** The serving node's height when it answered. */
@@ -18,9 +20,6 @@ export interface PeerTransportOptions {
   peers: readonly NodePeer[];
   http: HttpClient;
 }
-
-/** Largest reply a node accepts from another node (pages of blocks). */
-const MAX_PEER_REPLY_BYTES = 32 * 1024 * 1024;
 
 /**
  * How a node talks to the others over their REST API: signed messages to
@@ -77,7 +76,7 @@ export class PeerTransport {
   }
 
   #http(request: { url: string; method: "GET" | "POST"; body?: unknown; timeoutMs: number }): Promise<HttpResult> {
-    return this.#options.http.send({ ...request, maxResponseBytes: MAX_PEER_REPLY_BYTES });
+    return this.#options.http.send({ ...request, maxResponseBytes: PEER_REPLY_LIMIT });
   }
 }
 
@@ -85,5 +84,5 @@ function toOutcome(result: HttpResult, peer: string): SendOutcome {
   if (!result.ok) return result;
   if (result.status >= 200 && result.status < 300) return { ok: true, body: result.body };
   const reason = (result.body as { Error?: unknown } | null)?.Error;
-  return { ok: false, error: `${peer} answered ${result.status}${typeof reason === "string" ? `: ${reason}` : ""}` };
+  return { ok: false, error: `${peer} answered ${result.status}${typeof reason === "string" ? `: ${reason}` : ""}`, status: result.status };
 }

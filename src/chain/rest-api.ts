@@ -8,6 +8,7 @@ import { REJECTION_REASONS, openEnvelope } from "./peer-envelope.ts";
 import type { RejectionReason } from "./peer-envelope.ts";
 import type { PeerKeys } from "./peer-keys.ts";
 import type { PeerReachability } from "./peer-reachability.ts";
+import { PAGE_BUDGET_BYTES } from "./size-limits.ts";
 
 export interface ApiRequest {
   method: string;
@@ -38,9 +39,8 @@ export interface RestApiOptions {
 
 /** Fabric 0.6 peer type VALIDATOR. */
 const PEER_TYPE_VALIDATOR = 1;
-/** Most blocks in one GET /peer/blocks page, and about how many bytes. */
+/** Most blocks in one GET /peer/blocks page (bytes: PAGE_BUDGET_BYTES). */
 const PAGE_BLOCKS = 256;
-const PAGE_BYTES = 1024 * 1024;
 
 const REJECTION_STATUS: Readonly<Record<RejectionReason, number>> = {
   malformed: 400,
@@ -130,7 +130,7 @@ export function createRestApi(options: RestApiOptions): ApiHandler & { rejection
       handle: (_, request) => {
         const from = Number(request.query.get("from") ?? "0");
         if (!Number.isSafeInteger(from) || from < 0) return notFound("from must be a non-negative integer", 400);
-        return { status: 200, body: { height: chain.height, blocks: chain.blocksFrom(from, PAGE_BLOCKS, PAGE_BYTES) } };
+        return { status: 200, body: { height: chain.height, blocks: chain.blocksFrom(from, PAGE_BLOCKS, PAGE_BUDGET_BYTES) } };
       },
     },
     {

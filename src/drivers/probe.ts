@@ -9,31 +9,74 @@ async function getJson(url: string, timeoutMs: number): Promise<unknown> {
 }
 
 /**
- * The health check of a chain node cluster over its REST API: every node reachable from the
- * daemon answers /chain with a height, and /network/peers lists all `size` nodes.
- * `urls` defaults to the cluster's service_url (every node); drivers that reach only vp0
- * pass just that one, whose peer list then speaks for the rest.
+ * How long a node may stay behind without moving before its cluster counts as unhealthy.
+ * A busy follower is behind all the time but moves with every block it takes; one that
+ * cannot take blocks does not move at all. Long enough for any one push or page to be
+ * applied on a loaded machine, short enough that health turns FAIL within half a minute.
  */
-export async function probeChainNodes(cluster: Cluster, urls: Record<string, string> = cluster.service_url, timeoutMs = 2000): Promise<ProbeResult> {
+export const STALL_LIMIT_MS = 10_000;
+
+export interface ProbeOptions {
+  /** Per request, in ms. */
+  timeoutMs?: number;
+  /** See STALL_LIMIT_MS. */
+  stallLimitMs?: number;
+}
+
+/**
+ * The health check of a chain node cluster over its REST API: every node reachable from the
+ * daemon answers /chain with a height, /network/peers lists all `size` nodes, and no node
+ * stays behind: vp0's /status lists under `consensus.lagging` the members behind the
+ * furthest one it knows of, with how long each has not moved (noops: vp0 is the leader and
+ * follows every follower's height; pbft: every replica follows the others' progress).
+ * `urls` defaults to the cluster's service_url (every node); drivers that reach only vp0
+ * pass just that one, whose peer list and lag view then speak for the rest.
+ */
+export async function probeChainNodes(cluster: Cluster, urls: Record<string, string> = cluster.service_url, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const timeoutMs = options.timeoutMs ?? 2000;
   const entries = Object.entries(urls);
   if (entries.length === 0) return { ok: false, reason: "no node endpoints recorded" };
-  const results = await Promise.all(
-    entries.map(async ([node, url]): Promise<string | undefined> => {
-      try {
-        const chain = (await getJson(`${url}/chain`, timeoutMs)) as { height?: unknown };
-        if (typeof chain.height !== "number" || chain.height < 1) return `${node}: no chain height`;
-        const peers = (await getJson(`${url}/network/peers`, timeoutMs)) as { peers?: unknown[] };
-        const seen = Array.isArray(peers.peers) ? peers.peers.length : 0;
-        if (seen < cluster.size) return `${node}: sees ${seen} of ${cluster.size} peers`;
-        return undefined;
-      } catch (err) {
-        return `${node}: ${(err as Error).message}`;
-      }
-    }),
-  );
-  const failures = results.filter((r): r is string => r !== undefined);
+  const vp0 = urls["vp0"];
+  const [results, stalled] = await Promise.all([
+    Promise.all(entries.map(([node, url]) => checkNode(cluster, node, url, timeoutMs))),
+    vp0 === undefined ? [] : stalledMembers(vp0, timeoutMs, options.stallLimitMs ?? STALL_LIMIT_MS),
+  ]);
+  const failures = [...results.filter((r): r is string => r !== undefined), ...stalled];
   if (failures.length === 0) return { ok: true };
-  return { ok: false, reason: failures.join("; "), failedNodes: failures.map((f) => f.slice(0, f.indexOf(":"))) };
+  return { ok: false, reason: failures.join("; "), failedNodes: [...new Set(failures.map((f) => f.slice(0, f.indexOf(":"))))] };
+}
+
+/** Why `node` is not healthy on its own, or undefined. */
+async function checkNode(cluster: Cluster, node: string, url: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const chain = (await getJson(`${url}/chain`, timeoutMs)) as { height?: unknown };
+    if (typeof chain.height !== "number" || chain.height < 1) return `${node}: no chain height`;
+    const peers = (await getJson(`${url}/network/peers`, timeoutMs)) as { peers?: unknown[] };
+    const seen = Array.isArray(peers.peers) ? peers.peers.length : 0;
+    if (seen < cluster.size) return `${node}: sees ${seen} of ${cluster.size} peers`;
+    return undefined;
+  } catch (err) {
+    return `${node}: ${(err as Error).message}`;
+  }
+}
+
+/** "vpN: ..." for each member vp0 sees behind and not moving for `stallLimitMs` or more. */
+async function stalledMembers(vp0: string, timeoutMs: number, stallLimitMs: number): Promise<string[]> {
+  let status: { consensus?: { lagging?: unknown } };
+  try {
+    status = (await getJson(`${vp0}/status`, timeoutMs)) as typeof status;
+  } catch (err) {
+    return [`vp0: ${(err as Error).message}`];
+  }
+  const lagging = status.consensus?.lagging;
+  // Nodes of an older build report no lag view: nothing to judge by.
+  if (typeof lagging !== "object" || lagging === null) return [];
+  const stalled: string[] = [];
+  for (const [member, lag] of Object.entries(lagging as Record<string, { behind?: unknown; stalled_ms?: unknown }>)) {
+    if (typeof lag.stalled_ms !== "number" || lag.stalled_ms < stallLimitMs) continue;
+    stalled.push(`${member}: ${String(lag.behind)} behind and not moving for ${Math.round(lag.stalled_ms / 1000)} s (as vp0 sees it)`);
+  }
+  return stalled;
 }
 
 /** Polls until the probe passes or the deadline comes; answers the last result. */

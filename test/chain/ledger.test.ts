@@ -31,7 +31,7 @@ function propose(chain: Chain, ...txs: ReturnType<typeof tx>[]): Block {
     transactions: txs,
     proposerID: "vp0",
     timestamp: { seconds: 1_700_000_000 + chain.height, nanos: 0 },
-    consensusMetadata: {},
+    consensusMetadata: () => ({}),
     sign: (hash) => leaderKeys.sign(hash),
   });
 }

@@ -1,0 +1,50 @@
+/**
+ * Writes blocks straight into a stopped node's ledger file, signed with the leader's key
+ * as the leader would: the way to give a node a ledger that no running code would make
+ * today (a block from before blocks were bounded, a fork), to see how the others cope.
+ */
+import { appendFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { computeBlockHash, timestampFromMillis, timestampToMillis } from "../../../src/chain/block.ts";
+import type { Block, Transaction, TransactionResult } from "../../../src/chain/block.ts";
+import { PeerKeys } from "../../../src/chain/peer-keys.ts";
+import type { TestNode } from "./chain-cluster.ts";
+
+export function ledgerPath(node: TestNode): string {
+  return join(node.config.data_dir, "ledger.jsonl");
+}
+
+/** The last block of a (stopped) node's ledger file. */
+export function headBlock(node: TestNode): Block {
+  const lines = readFileSync(ledgerPath(node), "utf8").trimEnd().split("\n");
+  return JSON.parse(lines.at(-1)!) as Block;
+}
+
+/**
+ * Appends to `node`'s ledger the next block, holding `transactions` with `results`, signed
+ * by `signer` (the noops leader). The transactions must change no state (their results
+ * must be what re-execution gives), so the block keeps the head's stateHash and replays.
+ */
+export function appendSignedBlock(node: TestNode, signer: TestNode, transactions: Transaction[], results: TransactionResult[]): Block {
+  const head = headBlock(node);
+  const unsigned = {
+    number: head.number + 1,
+    previousBlockHash: head.hash,
+    stateHash: head.stateHash,
+    proposerID: signer.id,
+    timestamp: timestampFromMillis(Math.max(Date.now(), timestampToMillis(head.timestamp))),
+    transactions,
+    transactionResults: results,
+    consensusMetadata: {},
+  };
+  const hash = computeBlockHash(unsigned);
+  const keys = new PeerKeys({ selfId: signer.id, privateKeyPem: signer.config.private_key, peers: signer.config.peers });
+  const block: Block = { ...unsigned, hash, signature: keys.sign(hash) };
+  appendFileSync(ledgerPath(node), `${JSON.stringify(block)}\n`);
+  return block;
+}
+
+/** An invoke transaction as a node's chaincode service makes it. */
+export function invokeTransaction(uuid: string, chaincode: string, fn: string, args: string[]): Transaction {
+  return { type: 2, txid: uuid, uuid, chaincodeID: { name: chaincode }, payload: { function: fn, args }, timestamp: timestampFromMillis(Date.now()) };
+}

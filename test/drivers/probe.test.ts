@@ -1,0 +1,165 @@
+/**
+ * The daemon's health probe sees followers that stay behind (issue 9, item 2): a node
+ * that answers every request but takes no block is unhealthy, while followers of a busy
+ * cluster, always a few blocks behind but moving, are not. Real chain node processes,
+ * real HTTP, the probe the drivers run.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { describe, it } from "node:test";
+import type { Cluster } from "../../src/core/types.ts";
+import type { ProbeResult } from "../../src/drivers/contract.ts";
+import { probeChainNodes } from "../../src/drivers/probe.ts";
+import { getJson, startCluster, waitFor } from "../chain/helpers/chain-cluster.ts";
+import type { TestCluster, TestNode } from "../chain/helpers/chain-cluster.ts";
+import { appendSignedBlock, headBlock, invokeTransaction } from "../chain/helpers/ledger-blocks.ts";
+
+const map = { type: 1, chaincodeID: { name: "map" } };
+
+function asCluster(test: TestCluster): Cluster {
+  const service_url = Object.fromEntries(test.nodes.map((node) => [node.id, node.url]));
+  return {
+    id: test.clusterId,
+    name: test.clusterId,
+    host_id: "h",
+    consensus_plugin: "noops",
+    consensus_mode: "",
+    size: test.nodes.length,
+    status: "running",
+    health: "OK",
+    user_id: "",
+    apply_ts: null,
+    api_url: test.node("vp0").url,
+    service_url,
+    handle: {},
+    op: null,
+    create_ts: new Date().toISOString(),
+  };
+}
+
+async function put(via: TestNode, key: string): Promise<string> {
+  const reply = await via.rpc("invoke", { ...map, ctorMsg: { function: "put", args: [key, "v"] } });
+  assert.equal(reply.body.result?.status, "OK", JSON.stringify(reply.body));
+  return reply.body.result.message as string;
+}
+
+async function heads(nodes: TestNode[]): Promise<{ height: number; hash: string }[]> {
+  return Promise.all(nodes.map(async (node) => {
+    const chain = (await getJson(`${node.url}/chain`)).body;
+    return { height: chain.height as number, hash: chain.currentBlockHash as string };
+  }));
+}
+
+async function level(test: TestCluster, nodes: TestNode[] = test.nodes): Promise<number> {
+  return waitFor("the nodes to hold the same head", async () => {
+    const all = await heads(nodes);
+    return all.every((h) => h.height === all[0]!.height && h.hash === all[0]!.hash) ? all[0]!.height : undefined;
+  }, 15_000);
+}
+
+/** Probes until `accept` takes the result; answers it. */
+async function probeUntil(cluster: Cluster, urls: Record<string, string>, stallLimitMs: number, what: string, accept: (r: ProbeResult) => boolean): Promise<ProbeResult> {
+  let last: ProbeResult | undefined;
+  return waitFor(what, async () => {
+    last = await probeChainNodes(cluster, urls, { stallLimitMs });
+    return accept(last) ? last : undefined;
+  }, 20_000).catch((error: unknown) => {
+    throw new Error(`${String(error)}; last probe: ${JSON.stringify(last)}`);
+  });
+}
+
+describe("probeChainNodes", () => {
+  it("a follower that answers but cannot take blocks (its ledger forked) is reported unhealthy", async () => {
+    const test = await startCluster({ size: 4 });
+    try {
+      const cluster = asCluster(test);
+      const vp0 = test.node("vp0");
+      const vp2 = test.node("vp2");
+      const deployed = await vp0.rpc("deploy", { ...map, ctorMsg: { function: "init", args: [] } });
+      assert.equal(deployed.body.result?.status, "OK");
+      await put(vp0, "k1");
+      await level(test);
+      assert.deepEqual(await probeChainNodes(cluster, cluster.service_url, { stallLimitMs: 1_000 }), { ok: true });
+
+      // vp2 stops; the leader moves on; vp2 comes back holding another block at that number,
+      // signed by the leader (a ledger restored from elsewhere, a bit flip in a block body...).
+      await vp2.stop();
+      await put(vp0, "k2");
+      await level(test, test.nodes.filter((n) => n !== vp2));
+      const query = invokeTransaction(randomUUID(), "map", "get", ["k1"]);
+      appendSignedBlock(vp2, vp0, [query], [{ uuid: query.uuid, errorCode: 0, result: "v", error: "" }]);
+      assert.notEqual(headBlock(vp2).hash, (await getJson(`${vp0.url}/chain`)).body.currentBlockHash);
+      await vp2.start();
+      await put(vp0, "k3");
+
+      // vp2 answers /chain and sees every peer, as before; only its progress tells.
+      assert.equal((await getJson(`${vp2.url}/network/peers`)).body.peers.length, 4);
+      const result = await probeUntil(cluster, cluster.service_url, 1_000, "the probe to blame vp2 alone", (r) => !r.ok && r.failedNodes?.join() === "vp2");
+      assert.match(result.reason ?? "", /^vp2: 1 behind and not moving for \d+ s \(as vp0 sees it\)$/);
+      // Docker and swarm hosts reach vp0 only: its view is enough.
+      const throughVp0 = await probeChainNodes(cluster, { vp0: vp0.url }, { stallLimitMs: 1_000 });
+      assert.deepEqual(throughVp0.failedNodes, ["vp2"]);
+    } finally {
+      await test.close();
+    }
+  });
+
+  it("a frozen follower (SIGSTOP) is reported behind, and healthy again once it runs and catches up", async () => {
+    const test = await startCluster({ size: 4 });
+    const vp3 = test.node("vp3");
+    try {
+      const cluster = asCluster(test);
+      const vp0 = test.node("vp0");
+      const deployed = await vp0.rpc("deploy", { ...map, ctorMsg: { function: "init", args: [] } });
+      assert.equal(deployed.body.result?.status, "OK");
+      await level(test);
+
+      process.kill(vp3.pid!, "SIGSTOP");
+      await put(vp0, "k1");
+      const urls = { vp0: vp0.url };
+      const stuck = await probeUntil(cluster, urls, 1_000, "the probe to see vp3 behind", (r) => /vp3: 1 behind and not moving/.test(r.reason ?? ""));
+      assert.equal(stuck.ok, false);
+      assert.ok(stuck.failedNodes?.includes("vp3"));
+
+      process.kill(vp3.pid!, "SIGCONT");
+      await probeUntil(cluster, urls, 1_000, "the probe to pass again", (r) => r.ok);
+      await level(test);
+    } finally {
+      if (vp3.pid !== undefined) process.kill(vp3.pid, "SIGCONT");
+      await test.close();
+    }
+  });
+
+  it("followers of a busy cluster are behind all the time but never stalled", async () => {
+    const test = await startCluster({ size: 4 });
+    try {
+      const vp0 = test.node("vp0");
+      const deployed = await vp0.rpc("deploy", { ...map, ctorMsg: { function: "init", args: [] } });
+      assert.equal(deployed.body.result?.status, "OK");
+      const startHeight = await vp0.height();
+
+      // Eight clients invoke back to back through every node while vp0's lag view is sampled.
+      let running = true;
+      const clients = Array.from({ length: 8 }, async (_, c) => {
+        for (let i = 0; running; i++) await put(test.nodes[c % test.nodes.length]!, `c${c}-${i}`);
+      });
+      const samples: Record<string, { behind: number; stalled_ms: number }>[] = [];
+      await waitFor("200 blocks under load", async () => {
+        samples.push((await getJson(`${vp0.url}/status`)).body.consensus.lagging);
+        return (await vp0.height()) >= startHeight + 200;
+      }, 60_000);
+      running = false;
+      await Promise.all(clients);
+      await level(test);
+
+      const behind = samples.filter((s) => Object.keys(s).length > 0);
+      assert.ok(behind.length > 0, "the load kept followers behind at times (else this test shows nothing)");
+      const worst = Math.max(...samples.flatMap((s) => Object.values(s).map((lag) => lag.stalled_ms)));
+      // The probe's limit is 10 s; a moving follower's stall is bounded by one push, far below.
+      assert.ok(worst < 2_000, `a follower seemed stalled for ${worst} ms while the cluster was busy`);
+      assert.deepEqual(await probeChainNodes(asCluster(test)), { ok: true });
+    } finally {
+      await test.close();
+    }
+  });
+});
