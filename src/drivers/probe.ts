@@ -11,8 +11,7 @@ async function getJson(url: string, timeoutMs: number): Promise<unknown> {
 /**
  * The health check of a chain node cluster over its REST API: every node reachable from the
  * daemon answers /chain with a height, and /network/peers lists all `size` nodes.
- * `urls` defaults to the cluster's service_url (every node); drivers that reach only vp0
- * pass just that one, whose peer list then speaks for the rest.
+ * `urls` defaults to the cluster's service_url (every node).
  */
 export async function probeChainNodes(cluster: Cluster, urls: Record<string, string> = cluster.service_url, timeoutMs = 2000): Promise<ProbeResult> {
   const entries = Object.entries(urls);
@@ -49,11 +48,13 @@ export async function waitHealthy(probe: () => Promise<ProbeResult>, timeoutMs: 
 }
 
 /**
- * The health check of a cluster the daemon reaches through vp0 only (docker and swarm
- * hosts): `running` names the nodes whose container or task runs, as the engine reports it;
- * with all of them up, vp0's /chain and /network/peers speak for the rest.
+ * The health check of a cluster whose nodes are containers or swarm tasks: `running` names
+ * the nodes whose container or task runs, as the engine reports it; with all of them up,
+ * every node in service_url answers /chain and sees all peers. Each node's REST port is
+ * published, so each is asked directly; a cluster made before that (its service_url holds vp0
+ * alone) is asked through vp0, whose peer list then speaks for the rest.
  */
-export async function probeThroughVp0(
+export async function probeEngineNodes(
   cluster: Cluster,
   running: () => Promise<Iterable<string | undefined>>,
   engine: { name: string; units: string },
@@ -66,7 +67,7 @@ export async function probeThroughVp0(
   }
   const down = nodeIds(cluster).filter((n) => !up.has(n));
   if (down.length > 0) return { ok: false, reason: `${engine.units}: ${down.join(", ")}`, failedNodes: down };
-  return probeChainNodes(cluster, { vp0: cluster.api_url });
+  return probeChainNodes(cluster);
 }
 
 /** Waits until the probe passes; at the deadline throws with its last reason. */
