@@ -26,9 +26,12 @@ const rpc = (url: string, method: "invoke" | "query", name: string, args: string
 /** A non-loopback IPv4 address of this machine: a port published on loopback alone must not answer there. */
 const otherAddress = Object.values(networkInterfaces()).flat().find((a) => a?.family === "IPv4" && !a.internal)?.address;
 
-/** Does anything answer /chain at this host and port within a few seconds? */
-const answers = async (hostname: string, port: number) =>
-  fetch(`http://${hostname}:${port}/chain`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+/** Does the node at `url` answer /chain when asked at `hostname` instead (its port and path kept)? */
+const answersAt = async (url: string, hostname: string) => {
+  const at = new URL(url);
+  at.hostname = hostname;
+  return fetch(`${at.href.replace(/\/$/, "")}/chain`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+};
 
 /**
  * A docker host with the default publish address and one with `publish_ip = "0.0.0.0"`, both
@@ -82,9 +85,8 @@ describe("a docker host publishes every node's REST port", { skip }, () => {
     for (const cluster of await freeClusters()) {
       const open = hostOf[cluster.host_id] === "dock-open";
       for (const url of Object.values(cluster.service_url)) {
-        const port = Number(new URL(url).port);
-        assert.equal(await answers("127.0.0.1", port), true);
-        assert.equal(await answers(otherAddress!, port), open, `port ${port} at ${otherAddress} (${hostOf[cluster.host_id]})`);
+        assert.equal(await answersAt(url, "127.0.0.1"), true, url);
+        assert.equal(await answersAt(url, otherAddress!), open, `${url} asked at ${otherAddress} (${hostOf[cluster.host_id]})`);
       }
     }
   });
