@@ -89,13 +89,13 @@ export function createDaemon(options: DaemonOptions): Daemon {
     nodeMemoryMb: config.docker.node_memory_mb,
     nodeCpus: config.docker.node_cpus,
   };
+  const ownAddresses = machineAddresses();
   const factories = options.factories ?? {
     local: localDriverFactory({ root: join(dataDir, "clusters"), nodeCommand }),
-    docker: dockerDriverFactory({ ...dockerOptions, subnets, subnetPrefix: config.docker.subnet_prefix }),
+    docker: dockerDriverFactory({ ...dockerOptions, subnets, subnetPrefix: config.docker.subnet_prefix, machineAddresses: ownAddresses }),
     swarm: swarmDriverFactory(dockerOptions),
   };
   const instance = store.instanceId();
-  const ownAddresses = machineAddresses();
   const retryBlockedAfterMs = config.ports.retry_blocked_s * 1000;
   const drivers = new DriverRegistry({
     factories,

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from "node:net";
+import { isIP, isIPv4, isIPv6 } from "node:net";
 import type { HostType } from "./types.ts";
 import { CONTROL_CHARACTER, describeValue, isPlainObject } from "./values.ts";
 
@@ -7,14 +7,25 @@ import { CONTROL_CHARACTER, describeValue, isPlainObject } from "./values.ts";
  * operator API (POST/PUT /api/host) and for `[[hosts]]` in the config file. A param a driver
  * would ignore is refused rather than stored, so a typo never passes for a setting.
  */
-type ParamKind = "file" | "boolean" | "public_host" | "string";
+type ParamKind = "file" | "boolean" | "public_host" | "ip" | "string";
 
 /** The params each host type reads; every other key is refused. Local nodes run here and need none. */
 export const HOST_PARAMS: Readonly<Record<HostType, Readonly<Record<string, ParamKind>>>> = {
   local: {},
   memory: {},
-  docker: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host", subnet_pool: "string" },
+  docker: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host", publish_ip: "ip", subnet_pool: "string" },
   swarm: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host" },
+};
+
+/**
+ * Params a host type cannot honour although a reader would expect it to, refused with why
+ * rather than as unknown: a setting that is silently not applied is worse than none.
+ */
+const CANNOT_HONOUR: Readonly<Partial<Record<HostType, Readonly<Record<string, string>>>>> = {
+  swarm: {
+    publish_ip:
+      "swarm hosts cannot publish on one address: Docker takes no address for a service's published port (moby/moby#26696), so a host-mode port listens on every address of the swarm node running the task; restrict the ports with the swarm nodes' firewall",
+  },
 };
 
 /** One wrong field: `path` as the API and config errors name it ("params.public_host"). */
@@ -46,6 +57,10 @@ function paramProblem(kind: ParamKind, value: unknown): string | undefined {
       if (typeof value !== "string" || value === "") return "must be a non-empty string";
       if (CONTROL_CHARACTER.test(value)) return "must not contain control characters";
       return undefined;
+    case "ip":
+      if (typeof value !== "string") return `must be a string, got ${describeValue(value)}`;
+      if (isIP(value) !== 0) return undefined;
+      return `${describeValue(value)} is not an IP address; give one the engine's machine has (127.0.0.1, 10.0.0.5, ::1), or 0.0.0.0 for every address; no name, brackets or port`;
     case "public_host":
       if (typeof value !== "string") return `must be a string, got ${describeValue(value)}`;
       if (isPublicHost(value)) return undefined;
@@ -80,6 +95,11 @@ export function hostSpecProblems(spec: { type: HostType; daemon_url?: string | u
   const names = Object.keys(known);
   for (const [key, value] of Object.entries(spec.params)) {
     const kind = Object.hasOwn(known, key) ? known[key] : undefined;
+    const cannot = CANNOT_HONOUR[spec.type];
+    if (kind === undefined && cannot !== undefined && Object.hasOwn(cannot, key)) {
+      problems.push({ path: ["params", key], message: cannot[key]! });
+      continue;
+    }
     if (kind === undefined) {
       const takes = names.length === 0 ? "no params" : names.join(", ");
       problems.push({ path: ["params", key], message: `unknown param; ${spec.type} hosts take ${takes}` });

@@ -5,7 +5,10 @@ import type { Logger } from "../lib/logger.ts";
 export interface ClusterRuntime {
   /** vp0's REST address as a client reaches it. */
   api_url: string;
-  /** Every node's REST address as the daemon reaches it, "vp0" -> URL. */
+  /**
+   * Every node's REST address as a client reaches it, "vp0" -> URL (so a user still reaches a
+   * cluster that can commit without vp0); the daemon probes the nodes there too.
+   */
   service_url: Record<string, string>;
   /** Enough for this driver to find the cluster's resources again after a daemon restart. */
   handle: Record<string, unknown>;

@@ -29,8 +29,8 @@ export interface ProbeOptions {
  * stays behind: vp0's /status lists under `consensus.lagging` the members behind the
  * furthest one it knows of, with how long each has not moved (noops: vp0 is the leader and
  * follows every follower's height; pbft: every replica follows the others' progress).
- * `urls` defaults to the cluster's service_url (every node); drivers that reach only vp0
- * pass just that one, whose peer list and lag view then speak for the rest.
+ * `urls` defaults to the cluster's service_url (every node); for a cluster that lists only
+ * vp0 (made before every node was published), vp0's peer list and lag view speak for the rest.
  */
 export async function probeChainNodes(cluster: Cluster, urls: Record<string, string> = cluster.service_url, options: ProbeOptions = {}): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? 2000;
@@ -92,11 +92,13 @@ export async function waitHealthy(probe: () => Promise<ProbeResult>, timeoutMs: 
 }
 
 /**
- * The health check of a cluster the daemon reaches through vp0 only (docker and swarm
- * hosts): `running` names the nodes whose container or task runs, as the engine reports it;
- * with all of them up, vp0's /chain and /network/peers speak for the rest.
+ * The health check of a cluster whose nodes are containers or swarm tasks: `running` names
+ * the nodes whose container or task runs, as the engine reports it; with all of them up,
+ * every node in service_url answers /chain and sees all peers. Each node's REST port is
+ * published, so each is asked directly; a cluster made before that (its service_url holds vp0
+ * alone) is asked through vp0, whose peer list then speaks for the rest.
  */
-export async function probeThroughVp0(
+export async function probeEngineNodes(
   cluster: Cluster,
   running: () => Promise<Iterable<string | undefined>>,
   engine: { name: string; units: string },
@@ -109,7 +111,7 @@ export async function probeThroughVp0(
   }
   const down = nodeIds(cluster).filter((n) => !up.has(n));
   if (down.length > 0) return { ok: false, reason: `${engine.units}: ${down.join(", ")}`, failedNodes: down };
-  return probeChainNodes(cluster, { vp0: cluster.api_url });
+  return probeChainNodes(cluster);
 }
 
 /** Waits until the probe passes; at the deadline throws with its last reason. */

@@ -17,7 +17,7 @@ describe("docker and swarm hosts: what the operator API accepts", () => {
     for (const f of ["ca.pem", "cert.pem", "key.pem"]) writeFileSync(join(dir, f), "-----BEGIN TEST-----\n");
     const options = { nodeImage: imageResolver({ nodeCommand: [process.execPath] }), nodeMemoryMb: 128, nodeCpus: 1 };
     t = createTestDaemon({}, {
-      docker: dockerDriverFactory({ ...options, subnets: subnetPool("10.200.0.0/16", 26) as SubnetPool, subnetPrefix: 26 }),
+      docker: dockerDriverFactory({ ...options, subnets: subnetPool("10.200.0.0/16", 26) as SubnetPool, subnetPrefix: 26, machineAddresses: new Set<string>() }),
       swarm: swarmDriverFactory(options),
     });
   });

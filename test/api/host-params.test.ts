@@ -19,7 +19,7 @@ describe("host params: each host type takes only the params it reads", () => {
     const options = { nodeImage: imageResolver({ nodeCommand: [process.execPath] }), nodeMemoryMb: 128, nodeCpus: 1 };
     t = createTestDaemon({}, {
       local: localDriverFactory({ root: join(dir, "clusters"), nodeCommand: [process.execPath] }),
-      docker: dockerDriverFactory({ ...options, subnets: subnetPool("10.200.0.0/16", 26) as SubnetPool, subnetPrefix: 26 }),
+      docker: dockerDriverFactory({ ...options, subnets: subnetPool("10.200.0.0/16", 26) as SubnetPool, subnetPrefix: 26, machineAddresses: new Set<string>() }),
       swarm: swarmDriverFactory(options),
     });
   });
@@ -49,6 +49,11 @@ describe("host params: each host type takes only the params it reads", () => {
     ["a TLS file that is an object", { type: "docker", daemon_url: unix, params: { tls_ca: { path: "/x" } } }, /^params\.tls_ca: must be a non-empty string/],
     ["insecure as a string", { type: "swarm", daemon_url: unix, params: { insecure: "true" } }, /^params\.insecure: must be true or false/],
     ["subnet_pool on a swarm host", { type: "swarm", daemon_url: unix, params: { subnet_pool: "10.9.0.0/16" } }, /^params\.subnet_pool: unknown param; swarm hosts take/],
+    ["publish_ip as a name", { type: "docker", daemon_url: unix, params: { publish_ip: "localhost" } }, /^params\.publish_ip: "localhost" is not an IP address/],
+    ["publish_ip as a bracketed IPv6", { type: "docker", daemon_url: unix, params: { publish_ip: "[::1]" } }, /^params\.publish_ip: .*no name, brackets or port/],
+    ["publish_ip with a port", { type: "docker", daemon_url: unix, params: { publish_ip: "127.0.0.1:80" } }, /^params\.publish_ip: /],
+    ["publish_ip that is not a string", { type: "docker", daemon_url: unix, params: { publish_ip: 127 } }, /^params\.publish_ip: must be a string/],
+    ["publish_ip on a swarm host, saying why", { type: "swarm", daemon_url: unix, params: { publish_ip: "127.0.0.1" } }, /^params\.publish_ip: swarm hosts cannot publish on one address: Docker takes no address for a service's published port/],
   ];
   for (const [i, [what, body, error]] of refused.entries()) {
     it(`error: POST refuses ${what} with a 400 naming it, and adds nothing`, async () => {
@@ -67,6 +72,9 @@ describe("host params: each host type takes only the params it reads", () => {
     ["public_host as an IPv4 address", { type: "swarm", daemon_url: unix, params: { public_host: "203.0.113.9" } }],
     ["public_host as a bracketed IPv6 address", { type: "docker", daemon_url: unix, params: { public_host: "[2001:db8::9]" } }],
     ["insecure and a subnet_pool on a docker host", { type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, subnet_pool: "10.150.0.0/16" } }],
+    ["publish_ip as an IPv4 address", { type: "docker", daemon_url: unix, params: { publish_ip: "127.0.0.1" } }],
+    ["publish_ip as a bare IPv6 address", { type: "docker", daemon_url: unix, params: { publish_ip: "::1" } }],
+    ["publish_ip as every address", { type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, publish_ip: "0.0.0.0" } }],
   ];
   for (const [i, [what, body]] of accepted.entries()) {
     it(`happy: POST accepts ${what}`, async () => {

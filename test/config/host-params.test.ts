@@ -43,7 +43,27 @@ params = { public_host = "http://example.org", insecure = "yes", tls = true }
     assert.match(r.lines[2]!, /^hosts\.0\.params\.public_host: unknown param; local hosts take no params/);
     assert.match(r.lines[3]!, /^hosts\.1\.params\.public_host: "http:\/\/example\.org" is not a hostname or IP address/);
     assert.match(r.lines[4]!, /^hosts\.1\.params\.insecure: must be true or false/);
-    assert.match(r.lines[5]!, /^hosts\.1\.params\.tls: unknown param; docker hosts take tls_ca, tls_cert, tls_key, insecure, public_host, subnet_pool/);
+    assert.match(r.lines[5]!, /^hosts\.1\.params\.tls: unknown param; docker hosts take tls_ca, tls_cert, tls_key, insecure, public_host, publish_ip, subnet_pool/);
+  });
+
+  it("error: check-config refuses publish_ip on a swarm host, saying why, and a name as a docker host's publish_ip", async () => {
+    const r = await checkConfig(`
+[[hosts]]
+name = "s"
+type = "swarm"
+daemon_url = "unix:///var/run/docker.sock"
+params = { publish_ip = "127.0.0.1" }
+
+[[hosts]]
+name = "d"
+type = "docker"
+daemon_url = "unix:///var/run/docker.sock"
+params = { publish_ip = "docker-1.example" }
+`);
+    assert.equal(r.code, 2);
+    assert.equal(r.lines.length, 2, r.lines.join("\n"));
+    assert.match(r.lines[0]!, /^hosts\.0\.params\.publish_ip: swarm hosts cannot publish on one address/);
+    assert.match(r.lines[1]!, /^hosts\.1\.params\.publish_ip: "docker-1\.example" is not an IP address/);
   });
 
   it("error: params that are an array are named", async () => {
@@ -64,7 +84,7 @@ params = { public_host = "http://example.org", insecure = "yes", tls = true }
     const c = parseConfig({
       hosts: [
         { name: "l", type: "local" },
-        { name: "d", type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, public_host: "pool.example.org", subnet_pool: "10.150.0.0/16" } },
+        { name: "d", type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, public_host: "pool.example.org", publish_ip: "10.1.2.3", subnet_pool: "10.150.0.0/16" } },
         { name: "s", type: "swarm", daemon_url: "unix:///var/run/docker.sock", params: { public_host: "[2001:db8::1]" } },
       ],
     });

@@ -46,8 +46,12 @@ describe("a docker host: clusters as real containers", { skip }, () => {
     const subnets = networks.map((n) => n.IPAM?.Config![0]!.Subnet);
     assert.equal(new Set(subnets).size, 2);
     for (const s of subnets) assert.match(s!, /^10\.200\.\d+\.\d+\/26$/);
-    // Only vp0 is published.
-    for (const c of containers) assert.equal(c.Ports.some((p) => p.PublicPort !== undefined), c.Labels[LABEL.node] === "vp0");
+    // Every node is published, on loopback (api_url's host for an engine on a unix socket), at its service_url port.
+    for (const c of containers) {
+      const cluster = free.find((f) => f.id === c.Labels[LABEL.cluster])!;
+      const url = new URL(cluster.service_url[c.Labels[LABEL.node]!]);
+      assert.deepEqual(c.Ports.filter((p) => p.PublicPort !== undefined).map((p) => [p.IP, p.PublicPort]), [[url.hostname, Number(url.port)]]);
+    }
   });
 
   it("runs example02 through api_url, keeps the ledger across stop/start/restart, and recycles on release", { timeout: 180_000 }, async () => {

@@ -25,6 +25,24 @@ describe("a swarm host: a single-node swarm running clusters as services", { ski
   const services = async () => docker.listServices({ filters: { label: [`${LABEL.instance}=${instance}`] } });
   const freeClusters = async () => (await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as any[];
 
+  it("publishes every node in host mode: service_url lists each, on its service's port, and each answers /chain", { timeout: 240_000 }, async () => {
+    const [cluster] = await waitFor("a free cluster", async () => {
+      const f = await freeClusters();
+      return f.length === 1 && f;
+    }, 150_000);
+    const { api_url, service_url } = cluster as { api_url: string; service_url: Record<string, string> };
+    assert.deepEqual(Object.keys(service_url).sort(), ["vp0", "vp1", "vp2", "vp3"]);
+    assert.equal(api_url, service_url["vp0"], "api_url stays vp0's");
+    for (const s of await services()) {
+      const node = s.Spec?.Labels?.[LABEL.node]!;
+      const url = service_url[node]!;
+      assert.deepEqual(s.Spec?.EndpointSpec?.Ports?.map((p) => [p.PublishedPort, p.PublishMode]), [[Number(new URL(url).port), "host"]], `${node} is published at its service_url port`);
+      const chain = await getJson(`${url}/chain`);
+      assert.equal(chain.status, 200, `${node} answers at ${url}`);
+      assert.ok(chain.body.height >= 1);
+    }
+  });
+
   it("runs a cluster end to end: example02 through api_url, stop/start keeps the ledger, release recycles", { timeout: 240_000 }, async () => {
     await waitFor("a free cluster", async () => (await freeClusters()).length === 1, 150_000);
     const list = await services();
@@ -55,6 +73,8 @@ describe("a swarm host: a single-node swarm running clusters as services", { ski
     const successor = await waitFor("the recycled cluster back in the pool", async () => (await freeClusters()).find((c) => c.name === name), 150_000);
     assert.notEqual(successor.id, id);
     assert.equal((await getJson(`${successor.api_url}/chain`)).body.height, 1, "a fresh ledger: the old volumes went with the old cluster");
+    assert.deepEqual(Object.keys(successor.service_url).sort(), ["vp0", "vp1", "vp2", "vp3"], "the successor lists every node too");
+    for (const url of Object.values(successor.service_url as Record<string, string>)) assert.equal((await getJson(`${url}/chain`)).status, 200, url);
     assert.ok((await services()).every((s) => s.Spec?.Labels?.[LABEL.cluster] === successor.id), "no service of the released cluster is left");
     const secrets = await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${instance}`] } });
     assert.equal(secrets.length, 4);

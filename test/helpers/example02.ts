@@ -11,6 +11,8 @@ const rpc = (method: string, chaincodeID: Record<string, string>, fn: string, ar
 export interface Example02 {
   query(who: string): Promise<string | undefined>;
   txid: string;
+  /** The deployed chaincode's name, for calls through another node's URL. */
+  chaincode: string;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function runExample02(apiUrl: string): Promise<Example02> {
   await waitFor("the invoke to commit", async () => (await query("a")) === "9999", 15_000);
   assert.equal(await query("b"), "20001");
   assert.equal((await getJson(`${apiUrl}/transactions/${txid}`)).status, 200);
-  return { query, txid };
+  return { query, txid, chaincode: cc.name };
 }
 
 /**

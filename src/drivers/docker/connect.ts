@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import Docker from "dockerode";
 import { badRequest } from "../../core/errors.ts";
 import { LOOPBACK_HOST, TCP_DAEMON_URL } from "../../core/port-domain.ts";
@@ -26,6 +27,8 @@ export function parseDockerHost(host: Pick<Host, "type" | "daemon_url" | "params
     if (value !== undefined && (typeof value !== "string" || value === "")) throw badRequest(`params.${key}: must be a non-empty string`);
   }
   if (host.params["insecure"] !== undefined && typeof host.params["insecure"] !== "boolean") throw badRequest("params.insecure: must be true or false");
+  const publishIp = host.params["publish_ip"];
+  if (publishIp !== undefined && (typeof publishIp !== "string" || isIP(publishIp) === 0)) throw badRequest("params.publish_ip: must be an IP address");
 
   const url = host.daemon_url.trim();
   if (url === "") throw badRequest("daemon_url: required for docker and swarm hosts (unix:///var/run/docker.sock, tcp://HOST:2376)");

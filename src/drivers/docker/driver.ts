@@ -1,10 +1,12 @@
 import type Docker from "dockerode";
 import { badRequest } from "../../core/errors.ts";
+import { publishAddress } from "../../core/publish-address.ts";
 import type { Cluster, Host } from "../../core/types.ts";
 import { nodesPerBlock, type SubnetPool, subnetPool } from "../../lib/subnets.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
-import { clusterNodeConfigs, NODE_PLUGINS } from "../node-configs.ts";
-import { probeThroughVp0, untilHealthy } from "../probe.ts";
+import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
+import { NodePorts } from "../node-ports.ts";
+import { probeEngineNodes, untilHealthy } from "../probe.ts";
 import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
 import { CONFIG_DIR, CONTAINER_LAYOUT, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
@@ -17,6 +19,8 @@ export interface DockerDriverOptions {
   nodeCpus: number;
   subnets: SubnetPool;
   subnetPrefix: number;
+  /** This machine's own addresses: a host whose api_url names one of them publishes on it alone (core/publish-address.ts). */
+  machineAddresses: ReadonlySet<string>;
 }
 
 /**
@@ -77,21 +81,28 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export const PORT_TAKEN = /address already in use|port is already allocated|host-mode port already in use/i;
 const SUBNET_TAKEN = /overlap|pool/i;
+/** Params docker hosts read beyond those swarm hosts share (connect.ts checks their form). */
+const DOCKER_ONLY_PARAMS = ["subnet_pool", "publish_ip"] as const;
 
 /**
  * The `docker` host: each node is a container of the node image on a bridge network of the
  * cluster's own (a leased block of the subnet pool, so one host holds far more than Docker's
- * ~31 default networks); vp0's REST port is published on a leased host port. Everything is
- * labelled with this instance, host, cluster and node, and found again by those labels.
+ * ~31 default networks); every node's REST port is published on a leased host port, at the
+ * host's publish address (core/publish-address.ts). Everything is labelled with this
+ * instance, host, cluster and node, and found again by those labels.
  */
 export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory {
   const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
-    const address = parseDockerHost(host, ["subnet_pool"]);
+    const address = parseDockerHost(host, DOCKER_ONLY_PARAMS);
     const subnets = hostSubnets(host, options);
     const docker = connectDocker(host, address);
     const publicHost = publicAddress(host, address);
+    const publish = publishAddress(host, options.machineAddresses);
     const image = hostImage(docker, options.nodeImage);
     const log = ctx.logger.child({ host: host.name });
+    if (publish.rule === "everywhere") {
+      log.warn("node ports are published on every address of the engine's machine; set params.publish_ip to narrow that", { daemon_url: host.daemon_url });
+    }
     const owned = ownedBy(ctx.instance, host.id);
     const networkName = (id: string) => `chainpool-${id}`;
     const containerName = (id: string, node: string) => `chainpool-${id}-${node}`;
@@ -145,7 +156,7 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
       ...(node !== undefined && { [LABEL.node]: node }),
     });
 
-    const createNode = async (cluster: Cluster, tag: string, node: string, config: string, port?: number) => {
+    const createNode = async (cluster: Cluster, tag: string, node: string, config: string, port: number) => {
       const container = await docker
         .createContainer({
           name: containerName(cluster.id, node),
@@ -160,7 +171,7 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
             CapDrop: ["ALL"],
             SecurityOpt: ["no-new-privileges"],
             LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "2" } },
-            ...(port !== undefined && { PortBindings: { [`${NODE_PORT}/tcp`]: [{ HostIp: "0.0.0.0", HostPort: String(port) }] } }),
+            PortBindings: { [`${NODE_PORT}/tcp`]: [{ HostIp: publish.ip, HostPort: String(port) }] },
           },
           NetworkingConfig: { EndpointsConfig: { [networkName(cluster.id)]: { Aliases: [node] } } },
         })
@@ -175,32 +186,32 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
       return container;
     };
 
-    /** Starts vp0, moving it to another leased port when something else holds this one. */
-    const startEntry = async (cluster: Cluster, tag: string, config: string): Promise<number> => {
+    /** Makes and starts a node, moving it to another leased host port when something else holds its own. */
+    const startNode = async (cluster: Cluster, tag: string, node: string, config: string, ports: NodePorts): Promise<void> => {
       for (let attempt = 0; attempt < 10; attempt++) {
-        const [port] = ctx.ports.lease(cluster.id, 1) as [number];
-        const container = await createNode(cluster, tag, "vp0", config, port);
+        const port = ports.of(node);
+        const container = await createNode(cluster, tag, node, config, port);
         try {
           await container.start();
-          return port;
+          return;
         } catch (err) {
           const message = String((err as Error).message);
           if (!PORT_TAKEN.test(message)) throw err;
-          log.warn("host port taken by something chainpool does not own; leasing another", { cluster: cluster.id, port });
-          ctx.ports.block(port, message);
+          log.warn("host port taken by something chainpool does not own; leasing another", { cluster: cluster.id, node, port });
+          ports.move(node, message);
           await removeContainer(container.id);
         }
       }
-      throw new Error(`no free host port for ${cluster.id} after 10 tries`);
+      throw new Error(`no free host port for node ${node} of ${cluster.id} after 10 tries`);
     };
 
-    const runtimeOf = (port: number): Pick<ClusterRuntime, "api_url" | "service_url"> => {
-      const api_url = `http://${publicHost}:${port}`;
-      return { api_url, service_url: { vp0: api_url } };
+    const runtimeOf = (ports: Record<string, number>): Pick<ClusterRuntime, "api_url" | "service_url"> => {
+      const service_url = Object.fromEntries(Object.entries(ports).map(([node, port]) => [node, `http://${publicHost}:${port}`]));
+      return { api_url: service_url["vp0"]!, service_url };
     };
 
     const probe = (cluster: Cluster): Promise<ProbeResult> =>
-      probeThroughVp0(
+      probeEngineNodes(
         cluster,
         async () => (await containersOf(cluster.id)).filter((c) => c.State === "running").map((c) => c.Labels[LABEL.node]),
         { name: "docker", units: "containers not running" },
@@ -245,19 +256,16 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
         await removeAll(cluster.id);
         mark("cleared");
         const tag = await image.get();
-        ctx.saveHandle(cluster.id, { network: networkName(cluster.id) });
+        const ports = new NodePorts({ leaser: ctx.ports, clusterId: cluster.id, nodes: nodeIds(cluster) });
+        ctx.saveHandle(cluster.id, { network: networkName(cluster.id), ports: ports.toRecord() });
         const subnet = await createNetwork(cluster);
         mark("network");
         const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx.consensus);
-        const [entry, ...rest] = configs.map((c) => JSON.stringify(c));
-        // Every node is made and started at once; vp0 may move to another leased host port.
-        const [port] = await Promise.all([
-          startEntry(cluster, tag, entry!),
-          ...rest.map(async (config, i) => (await createNode(cluster, tag, `vp${i + 1}`, config)).start()),
-        ]);
+        // Every node is made and started at once; any may move to another leased host port.
+        await Promise.all(configs.map((config) => startNode(cluster, tag, config.node_id, JSON.stringify(config), ports)));
         mark("started");
-        const runtime = runtimeOf(port);
-        const handle = { network: networkName(cluster.id), subnet, port };
+        const runtime = runtimeOf(ports.toRecord());
+        const handle = { network: networkName(cluster.id), subnet, port: ports.of("vp0"), ports: ports.toRecord() };
         ctx.saveHandle(cluster.id, handle);
         await waitReady({ ...cluster, ...runtime });
         mark("healthy");
@@ -316,7 +324,7 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
     return driver;
   };
   factory.check = (host) => {
-    parseDockerHost(host, ["subnet_pool"]);
+    parseDockerHost(host, DOCKER_ONLY_PARAMS);
     hostSubnets(host, options);
   };
   return factory;

@@ -1,12 +1,16 @@
 import type Docker from "dockerode";
 import type { Cluster, Host } from "../../core/types.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
-import { clusterNodeConfigs, NODE_PLUGINS } from "../node-configs.ts";
-import { probeThroughVp0, untilHealthy } from "../probe.ts";
+import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
+import { NodePorts } from "../node-ports.ts";
+import { probeEngineNodes, untilHealthy } from "../probe.ts";
 import { connectDocker, parseDockerHost, removeQuietly } from "./connect.ts";
 import { hostImage, PORT_TAKEN, type DockerDriverOptions } from "./driver.ts";
 import { CONTAINER_LAYOUT, DATA_DIR, NODE_UID } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
+
+/** An address as the host part of a URL: an IPv6 address in brackets. */
+const urlHost = (addr: string) => (addr.includes(":") ? `[${addr}]` : addr);
 
 /** Where swarm hands a node its config: a secret, readable by the node's user only. */
 const SECRET_FILE = "/run/secrets/config.json";
@@ -17,11 +21,14 @@ const SECRET_FILE = "/run/secrets/config.json";
  * stop, which scales to 0, and start keep it). Node i is placed on swarm node i mod n, which
  * spreads a cluster over the swarm and keeps each volume where its node runs.
  *
- * Services use DNS round robin, and vp0 is published in host mode on the swarm node it is
- * placed on: both work without IPVS, which the routing mesh needs and many kernels (this
- * CI's among them) lack. api_url is that swarm node's address (or the host's public_host).
+ * Services use DNS round robin, and every node's REST port is published in host mode on the
+ * swarm node it is placed on: both work without IPVS, which the routing mesh needs and many
+ * kernels (this CI's among them) lack. Each node's URL is its swarm node's address (or the
+ * host's public_host); api_url is vp0's. Swarm cannot publish a service's port on one address
+ * (Docker takes none): host-mode ports listen on every address of their node, which is why
+ * swarm hosts refuse `publish_ip` (core/host-params.ts).
  */
-export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" | "subnetPrefix">): DriverFactory {
+export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" | "subnetPrefix" | "machineAddresses">): DriverFactory {
   const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
     const address = parseDockerHost(host);
     const docker = connectDocker(host, address);
@@ -61,7 +68,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
     };
 
     const probe = (cluster: Cluster): Promise<ProbeResult> =>
-      probeThroughVp0(
+      probeEngineNodes(
         cluster,
         async () => {
           const services = await servicesOf(cluster.id);
@@ -88,10 +95,10 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
     const scale = (replicas: number) => (spec: Docker.ServiceSpec) => ({ ...spec, Mode: { Replicated: { Replicas: replicas } } });
 
     /**
-     * Why vp0's service cannot publish `port`, if that is what keeps it from running: a task
-     * whose proxy could not bind it (the task fails, and its retries fail alike), or one that
-     * waits because another service holds it in host mode. Tasks already acted on (`seen`)
-     * are passed over: they speak of a port vp0 has left.
+     * Why a node's service cannot publish `port`, if that is what keeps it from running: a
+     * task whose proxy could not bind it (the task fails, and its retries fail alike), or one
+     * that waits because another service holds it in host mode. Tasks already acted on
+     * (`seen`) are passed over: they speak of a port the node has left.
      */
     const portTakenReason = async (serviceId: string, port: number, seen: Set<string>): Promise<string | undefined> => {
       const tasks = (await docker.listTasks({ filters: { service: [serviceId] } })) as Array<{ ID: string; DesiredState?: string; Status?: { Err?: string } }>;
@@ -106,7 +113,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
       return undefined;
     };
 
-    /** Publishes vp0's service on another host port; swarm replaces its task. */
+    /** Publishes a node's service on another host port; swarm replaces its task. */
     const republish = async (serviceId: string, port: number) => {
       const service = docker.getService(serviceId);
       const info = await service.inspect();
@@ -117,31 +124,38 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
 
     /**
      * Waits until a new cluster is healthy, as the docker driver does at container start when
-     * vp0's host port is taken by something chainpool does not own: that port is blocked, vp0
-     * is published on another leased one, and the wait starts again. Answers the port vp0 is
-     * published on.
+     * a node's host port is taken by something chainpool does not own: that port is blocked,
+     * the node is published on another leased one, and the wait starts again.
      */
-    const untilHealthyOnFreePort = async (
+    const untilHealthyOnFreePorts = async (
       cluster: Cluster,
-      vp0Service: string,
-      first: number,
-      runtimeOf: (port: number) => Pick<ClusterRuntime, "api_url" | "service_url">,
-      handleOf: (port: number) => Record<string, unknown>,
-    ): Promise<number> => {
+      serviceOf: ReadonlyMap<string, string>,
+      ports: NodePorts,
+      runtimeOf: () => Pick<ClusterRuntime, "api_url" | "service_url">,
+      saveHandle: () => void,
+    ): Promise<void> => {
       const seen = new Set<string>();
-      let port = first;
+      const moves = new Map<string, number>();
       let deadline = Date.now() + ctx.readyTimeoutMs;
-      for (let moves = 0; ; ) {
-        const result = await probe({ ...cluster, ...runtimeOf(port) });
-        if (result.ok) return port;
-        const taken = result.failedNodes?.includes("vp0") ? await portTakenReason(vp0Service, port, seen) : undefined;
-        if (taken !== undefined) {
-          if (++moves > 10) throw new Error(`no free host port for ${cluster.id} after 10 tries`);
-          log.warn("host port taken by something chainpool does not own; leasing another", { cluster: cluster.id, port });
-          ctx.ports.block(port, taken);
-          [port] = ctx.ports.lease(cluster.id, 1) as [number];
-          ctx.saveHandle(cluster.id, handleOf(port));
-          await republish(vp0Service, port);
+      for (;;) {
+        const result = await probe({ ...cluster, ...runtimeOf() });
+        if (result.ok) return;
+        let moved = false;
+        for (const node of result.failedNodes ?? []) {
+          const service = serviceOf.get(node);
+          const port = ports.of(node);
+          const taken = service === undefined ? undefined : await portTakenReason(service, port, seen);
+          if (service === undefined || taken === undefined) continue;
+          const count = (moves.get(node) ?? 0) + 1;
+          if (count > 10) throw new Error(`no free host port for node ${node} of ${cluster.id} after 10 tries`);
+          moves.set(node, count);
+          log.warn("host port taken by something chainpool does not own; leasing another", { cluster: cluster.id, node, port });
+          const fresh = ports.move(node, taken);
+          saveHandle();
+          await republish(service, fresh);
+          moved = true;
+        }
+        if (moved) {
           deadline = Date.now() + ctx.readyTimeoutMs;
         } else if (Date.now() > deadline) {
           throw new Error(`cluster ${cluster.id} not healthy within ${ctx.readyTimeoutMs} ms: ${result.reason}`);
@@ -175,8 +189,11 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
         const tag = await image.get();
         const nodes = await swarmNodes();
         if (nodes.length === 0) throw new Error(`swarm ${host.name} has no ready, active node`);
-        const [port] = ctx.ports.lease(cluster.id, 1) as [number];
-        ctx.saveHandle(cluster.id, { network: name(cluster.id), port });
+        const ports = new NodePorts({ leaser: ctx.ports, clusterId: cluster.id, nodes: nodeIds(cluster) });
+        // Node i runs on swarm node i mod n, so its published port is that node's.
+        const placed = (i: number) => nodes[i % nodes.length]!;
+        const handle = () => ({ network: name(cluster.id), port: ports.of("vp0"), ports: ports.toRecord(), swarm_nodes: nodeIds(cluster).map((_, i) => placed(i).id) });
+        ctx.saveHandle(cluster.id, handle());
         const network = await docker.createNetwork({
           Name: name(cluster.id),
           Driver: "overlay",
@@ -184,7 +201,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
           Labels: labels(cluster.id),
         });
         const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx.consensus);
-        const [vp0Service] = await Promise.all(
+        const services = await Promise.all(
           configs.map(async (config, i) => {
             const node = config.node_id;
             const secret = await docker.createSecret({
@@ -207,28 +224,27 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
                 },
                 Resources: { Limits: { NanoCPUs: Math.round(options.nodeCpus * 1e9), MemoryBytes: options.nodeMemoryMb * 1024 * 1024 } },
                 RestartPolicy: { Condition: "any", Delay: 1e9 },
-                Placement: { Constraints: [`node.id==${nodes[i % nodes.length]!.id}`] },
+                Placement: { Constraints: [`node.id==${placed(i).id}`] },
                 Networks: [{ Target: network.id, Aliases: [node] }],
                 LogDriver: { Name: "json-file", Options: { "max-size": "1m", "max-file": "2" } },
               },
               Mode: { Replicated: { Replicas: 1 } },
               EndpointSpec: {
                 Mode: "dnsrr",
-                ...(i === 0 && { Ports: [{ Protocol: "tcp", TargetPort: NODE_PORT, PublishedPort: port, PublishMode: "host" }] }),
+                Ports: [{ Protocol: "tcp", TargetPort: NODE_PORT, PublishedPort: ports.of(node), PublishMode: "host" }],
               },
             } as Docker.CreateServiceOptions);
-            return service.id;
+            return [node, service.id as string] as const;
           }),
         );
-        const publicHost = typeof host.params["public_host"] === "string" ? host.params["public_host"] : nodes[0]!.addr;
-        const runtimeOf = (p: number) => {
-          const api_url = `http://${publicHost}:${p}`;
-          return { api_url, service_url: { vp0: api_url } };
+        const publicHost = typeof host.params["public_host"] === "string" ? host.params["public_host"] : undefined;
+        const addressOf = (i: number) => publicHost ?? urlHost(placed(i).addr);
+        const runtimeOf = () => {
+          const service_url = Object.fromEntries(nodeIds(cluster).map((node, i) => [node, `http://${addressOf(i)}:${ports.of(node)}`]));
+          return { api_url: service_url["vp0"]!, service_url };
         };
-        const handleOf = (p: number) => ({ network: name(cluster.id), port: p, swarm_node_vp0: nodes[0]!.id });
-        ctx.saveHandle(cluster.id, handleOf(port));
-        const published = await untilHealthyOnFreePort(cluster, vp0Service!, port, runtimeOf, handleOf);
-        return { ...runtimeOf(published), handle: handleOf(published) };
+        await untilHealthyOnFreePorts(cluster, new Map(services), ports, runtimeOf, () => ctx.saveHandle(cluster.id, handle()));
+        return { ...runtimeOf(), handle: handle() };
       },
 
       removeCluster: (cluster) => removeAll(cluster.id),
