@@ -17,8 +17,14 @@ import { createRestApi } from "./rest-api.ts";
 
 /** Largest body a client may send (413 above). */
 export const CLIENT_BODY_LIMIT = 1024 * 1024;
-/** Largest body another node may send: pushes carry pages of blocks. */
+/** Largest body another node may send: pushes carry pages of blocks, pbft frames batches of requests. */
 export const PEER_BODY_LIMIT = 16 * 1024 * 1024;
+
+/** A GET carries no body; a POST to /peer/* up to PEER_BODY_LIMIT, any other up to CLIENT_BODY_LIMIT. */
+export function bodyLimit(method: string, path: string): number {
+  if (method === "GET" || method === "HEAD") return 0;
+  return path.startsWith("/peer/") ? PEER_BODY_LIMIT : CLIENT_BODY_LIMIT;
+}
 
 /** Consensus plugins this build can run; config may name others that are not built yet. */
 const CONSENSUS_FACTORIES: Partial<Record<NodeConfig["consensus"]["plugin"], ConsensusFactory>> = {
@@ -72,7 +78,8 @@ export async function startChainNode(options: ChainNodeOptions): Promise<Running
       host: config.listen.host,
       port: config.listen.port,
       handler: api,
-      bodyLimit: (path) => (path.startsWith("/peer/") ? PEER_BODY_LIMIT : CLIENT_BODY_LIMIT),
+      bodyLimit,
+      screen: api.screen,
       log,
     });
     consensus.start();
