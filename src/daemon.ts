@@ -91,7 +91,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   };
   const ownAddresses = machineAddresses();
   const factories = options.factories ?? {
-    local: localDriverFactory({ root: join(dataDir, "clusters"), nodeCommand }),
+    local: localDriverFactory({ root: join(dataDir, "clusters"), nodeCommand, nodeLogMaxBytes: config.local.node_log_max_bytes }),
     docker: dockerDriverFactory({ ...dockerOptions, subnets, subnetPrefix: config.docker.subnet_prefix, machineAddresses: ownAddresses }),
     swarm: swarmDriverFactory(dockerOptions),
   };

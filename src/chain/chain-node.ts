@@ -16,6 +16,12 @@ import { PeerTransport } from "./peer-transport.ts";
 import { createRestApi } from "./rest-api.ts";
 import { CLIENT_BODY_LIMIT, PEER_BODY_LIMIT } from "./size-limits.ts";
 
+/** A GET carries no body; a POST to /peer/* up to PEER_BODY_LIMIT, any other up to CLIENT_BODY_LIMIT. */
+export function bodyLimit(method: string, path: string): number {
+  if (method === "GET" || method === "HEAD") return 0;
+  return path.startsWith("/peer/") ? PEER_BODY_LIMIT : CLIENT_BODY_LIMIT;
+}
+
 /** Consensus plugins this build can run; config may name others that are not built yet. */
 const CONSENSUS_FACTORIES: Partial<Record<NodeConfig["consensus"]["plugin"], ConsensusFactory>> = {
   noops: createNoopsConsensus,
@@ -68,7 +74,8 @@ export async function startChainNode(options: ChainNodeOptions): Promise<Running
       host: config.listen.host,
       port: config.listen.port,
       handler: api,
-      bodyLimit: (path) => (path.startsWith("/peer/") ? PEER_BODY_LIMIT : CLIENT_BODY_LIMIT),
+      bodyLimit,
+      screen: api.screen,
       log,
     });
     consensus.start();

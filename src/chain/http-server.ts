@@ -1,7 +1,8 @@
 import { Buffer } from "node:buffer";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { ApiHandler } from "./rest-api.ts";
+import { clipStrings } from "./clip.ts";
+import type { ApiHandler, ApiResponse, BodyScreen } from "./rest-api.ts";
 import type { Logger } from "./logger.ts";
 import { errorMessage } from "./logger.ts";
 
@@ -9,10 +10,15 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   handler: ApiHandler;
-  /** Largest request body for a path, in bytes; larger ones get 413. */
-  bodyLimit: (path: string) => number;
+  /** Largest request body for a method and path, in bytes; larger ones get 413. */
+  bodyLimit: (method: string, path: string) => number;
+  /** Routes that can refuse a request from the start of its body. */
+  screen?: (method: string, path: string) => BodyScreen | undefined;
   log: Logger;
 }
+
+/** Most characters of any string in an error reply: error messages quote what the request carried. */
+const ERROR_STRING_LIMIT = 300;
 
 export interface RunningHttpServer {
   /** Stops accepting, drops open connections; idempotent. */
@@ -51,14 +57,19 @@ function closer(server: Server): () => Promise<void> {
 
 async function serve(options: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://node");
-  const limit = options.bodyLimit(url.pathname);
+  const method = req.method ?? "GET";
+  const limit = options.bodyLimit(method, url.pathname);
   try {
-    const body = await readBody(req, limit);
-    if (body === undefined) {
+    const read = await readBody(req, limit, options.screen?.(method, url.pathname));
+    if (read.kind === "too_large") {
       reply(res, 413, { Error: `request body is larger than ${limit} bytes` }, true);
       return;
     }
-    const response = await options.handler({ method: req.method ?? "GET", path: url.pathname, query: url.searchParams, body });
+    if (read.kind === "refused") {
+      reply(res, read.response.status, read.response.body, false);
+      return;
+    }
+    const response = await options.handler({ method, path: url.pathname, query: url.searchParams, body: read.body });
     reply(res, response.status, response.body, false);
   } catch (error: unknown) {
     options.log.log("error", "http.handler_failed", { method: req.method, path: url.pathname, error: errorMessage(error) });
@@ -66,33 +77,58 @@ async function serve(options: HttpServerOptions, req: IncomingMessage, res: Serv
   }
 }
 
-/** The body as text, or undefined when it is larger than `limit` (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+type ReadBody = { kind: "body"; body: string } | { kind: "too_large" } | { kind: "refused"; response: ApiResponse };
+
+/**
+ * The body as text; too_large when it is larger than `limit` (the rest is not read, the
+ * connection is closed); refused when `screen` refuses its first bytes. A refused request
+ * is answered at once, and the rest of its body (up to `limit` in all) is read and thrown
+ * away, not kept, so that a client still sending gets the answer, not a reset connection.
+ */
+function readBody(req: IncomingMessage, limit: number, screen: BodyScreen | undefined): Promise<ReadBody> {
   const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > limit) return Promise.resolve(undefined);
+  if (declared > limit) return Promise.resolve({ kind: "too_large" });
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
-    let done = false;
+    let state: "reading" | "draining" | "done" = "reading";
+    let screened = screen === undefined;
+    /** Runs the screen once its bytes (or the whole body) are in; true when it refused. */
+    const refusedByScreen = (complete: boolean): boolean => {
+      if (screened || !screen || (!complete && size < screen.bytes)) return false;
+      screened = true;
+      const head = Buffer.concat(chunks).subarray(0, screen.bytes).toString("utf8");
+      const response = screen.check(head, complete && size <= screen.bytes);
+      if (!response) return false;
+      state = complete ? "done" : "draining";
+      chunks = [];
+      resolve({ kind: "refused", response });
+      return true;
+    };
     req.on("data", (chunk: Buffer) => {
-      if (done) return;
+      if (state === "done") return;
       size += chunk.length;
       if (size > limit) {
-        done = true;
+        // Reading: answered 413 on a connection that closes. Draining: answered already.
+        if (state === "reading") resolve({ kind: "too_large" });
+        else req.destroy();
+        state = "done";
         req.pause();
-        resolve(undefined);
         return;
       }
+      if (state === "draining") return;
       chunks.push(chunk);
+      refusedByScreen(false);
     });
     req.on("end", () => {
-      if (done) return;
-      done = true;
-      resolve(Buffer.concat(chunks).toString("utf8"));
+      if (state !== "reading") return;
+      if (refusedByScreen(true)) return;
+      state = "done";
+      resolve({ kind: "body", body: Buffer.concat(chunks).toString("utf8") });
     });
     req.on("error", (error) => {
-      if (done) return;
-      done = true;
+      if (state !== "reading") return;
+      state = "done";
       reject(error);
     });
   });
@@ -100,7 +136,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
 
 function reply(res: ServerResponse, status: number, body: unknown, closeConnection: boolean): void {
   if (res.headersSent) return;
-  const payload = Buffer.from(JSON.stringify(body), "utf8");
+  const payload = Buffer.from(JSON.stringify(status >= 400 ? clipStrings(body, ERROR_STRING_LIMIT) : body), "utf8");
   const headers: Record<string, string | number> = {
     "content-type": "application/json",
     "content-length": payload.length,

@@ -11,6 +11,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { startChainNode, UnsupportedConsensusError } from "./chain-node.ts";
 import { GenesisMismatchError } from "./chain.ts";
+import { RotatingLogFile } from "./log-file.ts";
 import { createLogger, errorMessage } from "./logger.ts";
 import { parseNodeConfig } from "./node-config-validation.ts";
 
@@ -41,10 +42,19 @@ try {
 const parsed = parseNodeConfig(raw);
 if (!parsed.ok) die(2, `config ${configPath}: ${parsed.error}`);
 const config = parsed.config;
+function openLogFile(): RotatingLogFile | undefined {
+  if (!config.log) return undefined;
+  try {
+    return new RotatingLogFile({ path: config.log.file, maxBytes: config.log.max_bytes });
+  } catch (error: unknown) {
+    die(1, `cannot open log.file ${config.log.file}: ${errorMessage(error)}`);
+  }
+}
+const logFile = openLogFile();
 const log = createLogger({
   nodeId: config.node_id,
   clusterId: config.cluster_id,
-  write: (line) => process.stdout.write(line),
+  write: logFile ? (line) => logFile.write(line) : (line) => process.stdout.write(line),
 });
 
 let node: Awaited<ReturnType<typeof startChainNode>> | undefined;

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../lib/node-config.ts";
-import type { ConsensusMode, ConsensusPlugin, NodeConfig, NodePeer } from "../lib/node-config.ts";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
+import type { ConsensusMode, ConsensusPlugin, NodeConfig, NodeLogConfig, NodePeer } from "../lib/node-config.ts";
 
 export type ConfigParseResult = { ok: true; config: NodeConfig } | { ok: false; error: string };
 
@@ -42,6 +42,7 @@ function readConfig(input: unknown): NodeConfig {
   const batchTimeoutMs = readInteger(consensusObject, "batch_timeout_ms", "consensus.batch_timeout_ms", 0, 3_600_000);
   const peers = readPeers(root["peers"]);
   const privateKey = readString(root, "private_key", "private_key");
+  const log = root["log"] === undefined ? undefined : readLog(root["log"]);
 
   if (plugin === "pbft" && peers.length < 4) {
     fail(`consensus.plugin "pbft" needs at least 4 peers (N >= 3f+1 with f >= 1), not ${peers.length}`);
@@ -62,6 +63,15 @@ function readConfig(input: unknown): NodeConfig {
     consensus: { plugin, mode, batch_size: batchSize, batch_timeout_ms: batchTimeoutMs },
     peers,
     private_key: privateKey,
+    ...(log && { log }),
+  };
+}
+
+function readLog(value: unknown): NodeLogConfig {
+  const object = readObject(value, "log");
+  return {
+    file: readString(object, "file", "log.file"),
+    max_bytes: readInteger(object, "max_bytes", "log.max_bytes", NODE_LOG_MIN_BYTES, Number.MAX_SAFE_INTEGER),
   };
 }
 

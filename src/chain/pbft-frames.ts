@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { clip } from "./clip.ts";
 import { parsePbftMessage, requestDigest } from "./pbft-messages.ts";
 import type { PbftMessage, PbftRequest } from "./pbft-messages.ts";
 
@@ -32,6 +33,36 @@ export interface FrameCodecOptions {
   pairKeys: ReadonlyMap<string, Buffer>;
   /** This run's epoch (start time in ms): frames of a later run replace an earlier run's. */
   epoch: number;
+}
+
+/** Bytes of a frame `screenFrameHead` needs: its first two lines, at FRAME_ID_LIMIT characters each. */
+export const FRAME_HEAD_BYTES = 2 * 1024;
+/** Longest `from` or `to` line a frame may carry. */
+const FRAME_ID_LIMIT = 256;
+
+/**
+ * Refuses, from the first FRAME_HEAD_BYTES of a `POST /peer/frame` body and before the
+ * body is read whole, a frame that cannot be a member's frame to this node: its first line
+ * must name another member, its second this node. Null when it may be one (`open` then
+ * checks its MAC and counter). `complete`: `head` is the whole body.
+ */
+export function screenFrameHead(
+  head: string,
+  complete: boolean,
+  selfId: string,
+  isMember: (id: string) => boolean,
+): { ok: false; reason: FrameRejection; error: string } | null {
+  const firstEnd = head.indexOf("\n");
+  const from = firstEnd < 0 ? head : head.slice(0, firstEnd);
+  if (firstEnd < 0 && complete && from.length <= FRAME_ID_LIMIT) return { ok: false, reason: "malformed", error: "a frame has five header lines" };
+  if (firstEnd < 0 || from.length > FRAME_ID_LIMIT || from === selfId || !isMember(from)) {
+    return { ok: false, reason: "non_member", error: `sender "${clip(from)}" is not a member of this cluster` };
+  }
+  const secondEnd = head.indexOf("\n", firstEnd + 1);
+  const to = secondEnd < 0 ? head.slice(firstEnd + 1) : head.slice(firstEnd + 1, secondEnd);
+  if (secondEnd < 0 && complete && to.length <= FRAME_ID_LIMIT) return { ok: false, reason: "malformed", error: "a frame has five header lines" };
+  if (to !== selfId) return { ok: false, reason: "misdirected", error: `frame is for "${clip(to)}"` };
+  return null;
 }
 
 /** How far below the highest counter taken a late frame is still accepted. */
@@ -87,8 +118,8 @@ export class FrameCodec {
     const counter = Number(counterText);
     if (!Number.isSafeInteger(epoch) || !Number.isSafeInteger(counter)) return { ok: false, reason: "malformed", error: "frame epoch and counter must be integers" };
     const key = this.#options.pairKeys.get(from);
-    if (!key || from === this.#options.selfId) return { ok: false, reason: "non_member", error: `sender "${from}" is not a member of this cluster` };
-    if (to !== this.#options.selfId) return { ok: false, reason: "misdirected", error: `frame is for "${to}"` };
+    if (!key || from === this.#options.selfId) return { ok: false, reason: "non_member", error: `sender "${clip(from)}" is not a member of this cluster` };
+    if (to !== this.#options.selfId) return { ok: false, reason: "misdirected", error: `frame is for "${clip(to)}"` };
     const expected = Buffer.from(mac(key, `${from}\n${to}\n${epochText}\n${counterText}\n`, json), "base64");
     const given = Buffer.from(tag, "base64");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -4,7 +4,8 @@ import type { Chain } from "./chain.ts";
 import type { ChaincodeService } from "./chaincode-service.ts";
 import type { Consensus } from "./consensus.ts";
 import type { Logger } from "./logger.ts";
-import { REJECTION_REASONS, openEnvelope } from "./peer-envelope.ts";
+import { FRAME_HEAD_BYTES, screenFrameHead } from "./pbft-frames.ts";
+import { ENVELOPE_HEAD_BYTES, REJECTION_REASONS, openEnvelope, screenEnvelopeHead } from "./peer-envelope.ts";
 import type { RejectionReason } from "./peer-envelope.ts";
 import type { PeerKeys } from "./peer-keys.ts";
 import type { PeerReachability } from "./peer-reachability.ts";
@@ -24,6 +25,17 @@ export interface ApiResponse {
 }
 
 export type ApiHandler = (request: ApiRequest) => Promise<ApiResponse>;
+
+/** A route's look at the start of a request body, to refuse it before the rest is read. */
+export interface BodyScreen {
+  /** How many bytes of the body it needs. */
+  bytes: number;
+  /**
+   * `head`: the first `bytes` of the body as UTF-8 (all of it when `complete`). A response
+   * refuses the request; undefined lets it through.
+   */
+  check(head: string, complete: boolean): ApiResponse | undefined;
+}
 
 export interface RestApiOptions {
   config: NodeConfig;
@@ -56,9 +68,36 @@ const REJECTION_STATUS: Readonly<Record<RejectionReason, number>> = {
  * be driven directly in tests. Public routes keep Fabric 0.6's peer shapes (errors are
  * `{"Error": "..."}` as there); `/peer/*` routes are for the other nodes.
  */
-export function createRestApi(options: RestApiOptions): ApiHandler & { rejections: () => Record<RejectionReason, number> } {
+export function createRestApi(options: RestApiOptions): ApiHandler & {
+  rejections: () => Record<RejectionReason, number>;
+  /** What the HTTP server runs on the first bytes of a body (see BodyScreen). */
+  screen: (method: string, path: string) => BodyScreen | undefined;
+} {
   const { config, chain, consensus, chaincode, keys, reachability, log } = options;
   const rejected = Object.fromEntries(REJECTION_REASONS.map((reason) => [reason, 0])) as Record<RejectionReason, number>;
+  /** Counts, logs and answers a refused node-to-node message or frame. */
+  const refuse = (reason: RejectionReason, error: string): ApiResponse => {
+    rejected[reason]++;
+    log.log("warn", "peer.message_rejected", { reason, error });
+    return { status: REJECTION_STATUS[reason], body: { Error: error } };
+  };
+  const screens: Record<string, BodyScreen> = {
+    "/peer/message": {
+      bytes: ENVELOPE_HEAD_BYTES,
+      check: (head, complete) => {
+        const refused = screenEnvelopeHead(keys, config.cluster_id, head, complete);
+        return refused ? refuse(refused.reason, refused.error) : undefined;
+      },
+    },
+    "/peer/frame": {
+      bytes: FRAME_HEAD_BYTES,
+      check: (head, complete) => {
+        if (!consensus.receiveFrame) return notFound(`consensus ${consensus.plugin} takes no frames`);
+        const refused = screenFrameHead(head, complete, config.node_id, (id) => keys.isMember(id));
+        return refused ? refuse(refused.reason, refused.error) : undefined;
+      },
+    },
+  };
   const addresses = new Map(config.peers.map((peer) => [peer.id, new URL(peer.url).host]));
 
   const chainInfo = () => ({
@@ -144,11 +183,7 @@ export function createRestApi(options: RestApiOptions): ApiHandler & { rejection
           input = undefined;
         }
         const opened = openEnvelope(keys, config.cluster_id, input);
-        if (!opened.ok) {
-          rejected[opened.reason]++;
-          log.log("warn", "peer.message_rejected", { reason: opened.reason, error: opened.error });
-          return { status: REJECTION_STATUS[opened.reason], body: { Error: opened.error } };
-        }
+        if (!opened.ok) return refuse(opened.reason, opened.error);
         return consensus.onMessage(opened.message);
       },
     },
@@ -158,11 +193,7 @@ export function createRestApi(options: RestApiOptions): ApiHandler & { rejection
       handle: (_, request) => {
         if (!consensus.receiveFrame) return notFound(`consensus ${consensus.plugin} takes no frames`);
         const received = consensus.receiveFrame(request.body);
-        if (received.rejected) {
-          rejected[received.rejected]++;
-          log.log("warn", "peer.message_rejected", { reason: received.rejected, error: received.error });
-          return { status: REJECTION_STATUS[received.rejected], body: { Error: received.error } };
-        }
+        if (received.rejected) return refuse(received.rejected, received.error);
         return { status: 200, body: { ok: true } };
       },
     },
@@ -180,7 +211,10 @@ export function createRestApi(options: RestApiOptions): ApiHandler & { rejection
     if (pathMatched) return { status: 405, body: { Error: `${request.method} is not allowed on ${request.path}` } };
     return notFound(`no route for ${request.method} ${request.path}`);
   };
-  return Object.assign(handler, { rejections: () => ({ ...rejected }) });
+  return Object.assign(handler, {
+    rejections: () => ({ ...rejected }),
+    screen: (method: string, path: string) => (method === "POST" ? screens[path] : undefined),
+  });
 }
 
 function notFound(message: string, status = 404): ApiResponse {

@@ -1,8 +1,8 @@
 import * as v from "valibot";
-import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../lib/node-config.ts";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_DEFAULT_BYTES, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
 import { hostSpecProblems } from "../core/host-params.ts";
 import { describeValue, isPlainObject } from "../core/values.ts";
-import type { HostType } from "../core/types.ts";
+import { HOST_TYPES, type HostType } from "../core/types.ts";
 import { subnetPool } from "../lib/subnets.ts";
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -129,6 +129,11 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       /** Command that runs one chain node; the node's `--config FILE` is appended. Default: this runtime + dist/chain-node.mjs. */
       node_command: v.optional(v.array(v.string()), []),
+      /** Each local node's node.log is moved to node.log.1 when it would grow past this. */
+      node_log_max_bytes: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(NODE_LOG_MIN_BYTES, `node_log_max_bytes must be at least ${NODE_LOG_MIN_BYTES}`)),
+        NODE_LOG_DEFAULT_BYTES,
+      ),
     }),
     {},
   ),

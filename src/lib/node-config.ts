@@ -37,4 +37,18 @@ export interface NodeConfig {
   peers: NodePeer[];
   /** This node's Ed25519 private key, PKCS#8 PEM. */
   private_key: string;
+  /**
+   * Where the node writes its JSON log lines: `file`, moved to `file.1` when it would grow
+   * past `max_bytes`. Absent: stdout (docker and swarm nodes, whose engine keeps the log).
+   */
+  log?: NodeLogConfig;
 }
+
+export interface NodeLogConfig {
+  file: string;
+  max_bytes: number;
+}
+
+/** Smallest and default `log.max_bytes`. */
+export const NODE_LOG_MIN_BYTES = 16 * 1024;
+export const NODE_LOG_DEFAULT_BYTES = 10 * 1024 * 1024;

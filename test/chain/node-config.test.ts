@@ -43,6 +43,13 @@ describe("node config", () => {
     assert.match(errorFor((c) => (c.peers[1].url = "ftp://x")), /^peers\[1\]\.url/);
     assert.match(errorFor((c) => (c.peers[0].public_key = "nope")), /^peers\[0\]\.public_key is not a PEM public key/);
     assert.match(errorFor((c) => (c.peers[1].id = "vp0")), /^peers\[1\]\.id "vp0" appears twice/);
+    assert.match(errorFor((c) => (c.log = { file: "/tmp/node.log", max_bytes: 100 })), /^log\.max_bytes must be an integer from 16384/);
+    assert.match(errorFor((c) => (c.log = { max_bytes: 65536 })), /^log\.file must be a non-empty string/);
+  });
+
+  it("takes a log file and its size cap when given", () => {
+    const withLog = { ...structuredClone(valid), log: { file: "/tmp/node.log", max_bytes: 65536 } };
+    assert.deepEqual(parseNodeConfig(structuredClone(withLog)), { ok: true, config: withLog });
   });
 
   it("refuses a node that is not a peer, and a private key that is not the node's", () => {

@@ -132,17 +132,37 @@ describe("pbft faults on real processes", () => {
 
   it("a node restarted after the others passed a checkpoint catches up by state transfer", async () => {
     const others = cluster.nodes.filter((node) => node !== killed);
-    const before = (await status(others[0]!)).consensus.last_stable_checkpoint as number;
+    const before = await Promise.all(others.map(async (node) => (await status(node)).consensus.last_stable_checkpoint as number));
     const uuids: string[] = [];
     for (let i = 0; i < PBFT_CHECKPOINT_INTERVAL + 4; i++) uuids.push(await invoke(others[i % 3]!, ["a", "b", "1"]));
     await committedOn(others, uuids, 30_000);
-    await waitFor("a new stable checkpoint", async () => ((await status(others[1]!)).consensus.last_stable_checkpoint as number) > before);
+    for (const [i, node] of others.entries()) {
+      await waitFor(`${node.id} to make a new checkpoint stable`, async () => ((await status(node)).consensus.last_stable_checkpoint as number) > before[i]!);
+    }
+    // The others' links to the dead node still hold what they sent it lately (a frame that
+    // fails is dropped, the next one takes what queued since, after a pause of up to 1 s).
+    // Delivered to the restarted node, those messages would let it replay the missing
+    // numbers instead of fetching the state. Wait until two more frames to it failed on
+    // every link: the second one left after everything sent for those numbers was queued.
+    const sentBefore = await Promise.all(others.map(async (node) => (await status(node)).consensus.links[killed.id].frames_sent as number));
+    for (const [i, node] of others.entries()) {
+      await waitFor(`${node.id}'s link to ${killed.id} to drop what it queued`, async () => ((await status(node)).consensus.links[killed.id].frames_sent as number) >= sentBefore[i]! + 2);
+    }
+    const eventsBefore = killed.events.length;
     await killed.start();
-    await waitFor("the restarted node to catch up", async () => {
+    const restartedAt = killed.events.slice(eventsBefore).find((e) => e["event"] === "node.started")!["height"] as number;
+    const height = await waitFor("the restarted node to catch up", async () => {
       const [mine, theirs] = await Promise.all([getJson(`${killed.url}/chain`), getJson(`${others[0]!.url}/chain`)]);
-      return mine.body.height === theirs.body.height && mine.body.currentBlockHash === theirs.body.currentBlockHash;
+      return mine.body.height === theirs.body.height && mine.body.currentBlockHash === theirs.body.currentBlockHash ? (mine.body.height as number) : undefined;
     }, 20_000);
-    assert.ok(killed.events.some((e) => e["event"] === "pbft.state_transferred"), `${killed.id} caught up by state transfer`);
+    assert.ok(height > restartedAt, `${killed.id} restarted at height ${restartedAt}, behind the others (${height})`);
+    assert.ok(((await status(killed)).consensus.state_transfers as number) >= 1, `${killed.id} counts a state transfer`);
+    const committed = killed.events.slice(eventsBefore).filter((e) => e["event"] === "block.committed" && (e["number"] as number) < height);
+    assert.deepEqual(
+      committed.map((e) => [e["number"], e["by"]]),
+      Array.from({ length: height - restartedAt }, (_, i) => [restartedAt + i, "state_transfer"]),
+      `${killed.id} took every missing block by state transfer`,
+    );
     await waitFor("the restarted node to learn the current view", async () => (await status(killed)).consensus.view === (await status(others[0]!)).consensus.view);
     // It takes part again: with one other backup down, a quorum needs it.
     const primary = await currentPrimary();

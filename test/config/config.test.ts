@@ -37,6 +37,12 @@ describe("config", () => {
     );
     assert.throws(() => parseConfig({ ports: { min: 9000, max: 8000 } }), /ports.min must not be above ports.max/);
     assert.throws(() => parseConfig({ api: { front_keys: ["short"] } }), /api\.front_keys\.0: an API key has at least 16 characters/);
+    assert.throws(() => parseConfig({ local: { node_log_max_bytes: 100 } }), /local\.node_log_max_bytes: node_log_max_bytes must be at least 16384/);
+  });
+
+  it("local nodes' logs are capped at 10 MiB each unless the config says otherwise", () => {
+    assert.equal(parseConfig({}).local.node_log_max_bytes, 10 * 1024 * 1024);
+    assert.equal(parseConfig({ local: { node_log_max_bytes: 65536 } }).local.node_log_max_bytes, 65536);
   });
 
   it("refuses pool types and docker settings that could never run, naming the key", () => {

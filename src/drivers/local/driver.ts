@@ -4,6 +4,8 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { Cluster, Host } from "../../core/types.ts";
 import { findNodeProcesses, terminate } from "../../lib/node-processes.ts";
+import type { NodeConfig } from "../../lib/node-config.ts";
+import { NODE_LOG_DEFAULT_BYTES } from "../../lib/node-config.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver } from "../contract.ts";
 import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
 import { probeChainNodes } from "../probe.ts";
@@ -13,6 +15,8 @@ export interface LocalDriverOptions {
   root: string;
   /** Command that runs one chain node; `--config FILE` is appended. */
   nodeCommand: readonly string[];
+  /** Each node's node.log moves to node.log.1 when it would grow past this (default 10 MiB). */
+  nodeLogMaxBytes?: number;
 }
 
 const LOOPBACK = "127.0.0.1";
@@ -42,10 +46,23 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
     // in flight would otherwise spawn after the kill).
     let disposed = false;
 
+    const nodeLog = (dir: string) => ({ file: join(dir, "node.log"), max_bytes: options.nodeLogMaxBytes ?? NODE_LOG_DEFAULT_BYTES });
+    const writeNodeConfig = (dir: string, config: NodeConfig) =>
+      writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+
+    /**
+     * The node writes node.log itself, so that it can rotate it (a file a parent redirected
+     * stdout into could only grow); stdout and stderr go to node.err, which holds only what
+     * is printed before the log opens (a bad config) or by the runtime itself (a crash).
+     */
     const spawnNode = (cluster: Cluster, nodeId: string) => {
       if (disposed) throw new Error(`not starting node ${nodeId} of ${cluster.id}: the daemon is stopping`);
       const dir = join(clusterDir(cluster.id), nodeId);
-      const out = openSync(join(dir, "node.log"), "a");
+      // A config written by an older daemon, or with another cap: bring its log settings up to date.
+      const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as NodeConfig;
+      const wanted = nodeLog(dir);
+      if (config.log?.file !== wanted.file || config.log.max_bytes !== wanted.max_bytes) writeNodeConfig(dir, { ...config, log: wanted });
+      const out = openSync(join(dir, "node.err"), "a");
       try {
         const [cmd, ...args] = options.nodeCommand;
         const child = spawn(cmd!, [...args, "--config", join(dir, "config.json")], {
@@ -59,12 +76,16 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
       }
     };
 
+    /** The last lines of a node's log and of what it printed itself, to say why it exited. */
     const logTail = (cluster: Cluster, nodeId: string) => {
-      try {
-        return readFileSync(join(clusterDir(cluster.id), nodeId, "node.log"), "utf8").trim().split("\n").slice(-3).join(" | ");
-      } catch {
-        return "";
-      }
+      const lines = (file: string) => {
+        try {
+          return readFileSync(join(clusterDir(cluster.id), nodeId, file), "utf8").trim().split("\n").filter((line) => line !== "").slice(-3);
+        } catch {
+          return [];
+        }
+      };
+      return [...lines("node.log"), ...lines("node.err")].slice(-3).join(" | ");
     };
 
     /** Waits until every node answers /chain; fails early when a node process died. */
@@ -127,7 +148,8 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
         }, ctx.consensus);
         for (const config of configs) {
           mkdirSync(config.data_dir, { recursive: true });
-          writeFileSync(join(clusterDir(cluster.id), config.node_id, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
+          const dir = join(clusterDir(cluster.id), config.node_id);
+          writeNodeConfig(dir, { ...config, log: nodeLog(dir) });
         }
         const ids = configs.map((c) => c.node_id);
         for (const id of ids) spawnNode(cluster, id);
