@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_DEFAULT_BYTES, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
 import { hostSpecProblems } from "../core/host-params.ts";
 import { describeValue, isPlainObject } from "../core/values.ts";
-import { HOST_TYPES, type HostType } from "../core/types.ts";
+import type { HostType } from "../core/types.ts";
 import { subnetPool } from "../lib/subnets.ts";
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
