@@ -12,22 +12,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getJson, postJson, sleep, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { seededRandom } from "../chain/helpers/pbft-sim.ts";
 import { DaemonProcess, localPoolToml } from "../helpers/daemon-process.ts";
 
 const CAPACITY = 3;
 const CLIENTS = 4;
 const STEPS = 12;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MAP = { type: 1, chaincodeID: { path: "github.com/hyperledger/fabric/examples/chaincode/go/map" } };
 const rpc = (method: string, fn: string, args: string[]) => ({ jsonrpc: "2.0", method, params: { ...MAP, ctorMsg: { function: fn, args } }, id: 1 });
@@ -58,7 +48,7 @@ describe("the pool under random interleavings of every front and operator verb",
     };
 
     const client = async (n: number) => {
-      const random = mulberry32(seed + n);
+      const random = seededRandom(seed + n);
       const user = `user${n}`;
       const held = new Map<string, string>(); // id -> api_url
       const pick = () => [...held.keys()][Math.floor(random() * held.size)];
