@@ -34,6 +34,8 @@ export interface ChainNodeOptions {
   config: NodeConfig;
   log: Logger;
   now?: () => number;
+  /** The cluster's URL secret, read from `config.url_secret_file`; absent when the config names none. */
+  urlSecret?: string;
 }
 
 export interface RunningChainNode {
@@ -62,20 +64,22 @@ export async function startChainNode(options: ChainNodeOptions): Promise<Running
   const chain = Chain.open({ dataDir: config.data_dir, genesis, log, durability });
   const keys = new PeerKeys({ selfId: config.node_id, privateKeyPem: config.private_key, peers: config.peers });
   const http = new HttpClient();
-  const transport = new PeerTransport({ clusterId: config.cluster_id, keys, peers: config.peers, http });
+  const transport = new PeerTransport({ clusterId: config.cluster_id, keys, peers: config.peers, http, now });
   let consensus: Consensus | undefined;
   let server: RunningHttpServer | undefined;
   try {
     consensus = factory({ config, chain, keys, transport, log, now });
     const chaincode = new ChaincodeService({ chain, consensus, log, now });
     const reachability = new PeerReachability({ selfId: config.node_id, peers: config.peers, transport });
-    const api = createRestApi({ config, chain, consensus, chaincode, keys, reachability, log, startedAt, now });
+    const urlSecret = options.urlSecret;
+    const api = createRestApi({ config, chain, consensus, chaincode, keys, reachability, log, startedAt, now, ...(urlSecret !== undefined && { urlSecret }) });
     server = await startHttpServer({
       host: config.listen.host,
       port: config.listen.port,
       handler: api,
       bodyLimit,
       screen: api.screen,
+      redactPath: api.redactPath,
       log,
     });
     consensus.start();

@@ -14,6 +14,8 @@ export interface HttpServerOptions {
   bodyLimit: (method: string, path: string) => number;
   /** Routes that can refuse a request from the start of its body. */
   screen?: (method: string, path: string) => BodyScreen | undefined;
+  /** A path as log lines may show it: the URL secret in it is never written down. */
+  redactPath: (path: string) => string;
   log: Logger;
 }
 
@@ -72,7 +74,7 @@ async function serve(options: HttpServerOptions, req: IncomingMessage, res: Serv
     const response = await options.handler({ method, path: url.pathname, query: url.searchParams, body: read.body });
     reply(res, response.status, response.body, false);
   } catch (error: unknown) {
-    options.log.log("error", "http.handler_failed", { method: req.method, path: url.pathname, error: errorMessage(error) });
+    options.log.log("error", "http.handler_failed", { method: req.method, path: options.redactPath(url.pathname), error: errorMessage(error) });
     reply(res, 500, { Error: "internal error" }, false);
   }
 }

@@ -13,7 +13,7 @@ import { startChainNode, UnsupportedConsensusError } from "./chain-node.ts";
 import { GenesisMismatchError } from "./chain.ts";
 import { RotatingLogFile } from "./log-file.ts";
 import { createLogger, errorMessage } from "./logger.ts";
-import { parseNodeConfig } from "./node-config-validation.ts";
+import { parseNodeConfig, parseUrlSecret } from "./node-config-validation.ts";
 
 const startedAt = performance.now();
 
@@ -51,6 +51,18 @@ function openLogFile(): RotatingLogFile | undefined {
   }
 }
 const logFile = openLogFile();
+let urlSecret: string | undefined;
+if (config.url_secret_file !== undefined) {
+  let text: string;
+  try {
+    text = readFileSync(config.url_secret_file, "utf8");
+  } catch (error: unknown) {
+    die(2, `config ${configPath}: url_secret_file: cannot read ${config.url_secret_file}: ${errorMessage(error)}`);
+  }
+  const secret = parseUrlSecret(text);
+  if (!secret.ok) die(2, `config ${configPath}: url_secret_file ${config.url_secret_file} ${secret.error}`);
+  urlSecret = secret.secret;
+}
 const log = createLogger({
   nodeId: config.node_id,
   clusterId: config.cluster_id,
@@ -89,7 +101,7 @@ process.on("SIGTERM", () => stop("SIGTERM"));
 process.on("SIGINT", () => stop("SIGINT"));
 
 try {
-  node = await startChainNode({ config, log });
+  node = await startChainNode({ config, log, ...(urlSecret !== undefined && { urlSecret }) });
 } catch (error: unknown) {
   const code = error instanceof UnsupportedConsensusError ? 2 : 1;
   if (!(error instanceof GenesisMismatchError || error instanceof UnsupportedConsensusError)) {

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
 import type { ConsensusMode, ConsensusPlugin, NodeConfig, NodeLogConfig, NodePeer } from "../lib/node-config.ts";
+import { URL_SECRET_PATTERN } from "../lib/url-secret.ts";
 
 export type ConfigParseResult = { ok: true; config: NodeConfig } | { ok: false; error: string };
 
@@ -43,6 +44,7 @@ function readConfig(input: unknown): NodeConfig {
   const peers = readPeers(root["peers"]);
   const privateKey = readString(root, "private_key", "private_key");
   const log = root["log"] === undefined ? undefined : readLog(root["log"]);
+  const urlSecretFile = root["url_secret_file"] === undefined ? undefined : readString(root, "url_secret_file", "url_secret_file");
 
   if (plugin === "pbft" && peers.length < 4) {
     fail(`consensus.plugin "pbft" needs at least 4 peers (N >= 3f+1 with f >= 1), not ${peers.length}`);
@@ -64,6 +66,7 @@ function readConfig(input: unknown): NodeConfig {
     peers,
     private_key: privateKey,
     ...(log && { log }),
+    ...(urlSecretFile !== undefined && { url_secret_file: urlSecretFile }),
   };
 }
 
@@ -73,6 +76,18 @@ function readLog(value: unknown): NodeLogConfig {
     file: readString(object, "file", "log.file"),
     max_bytes: readInteger(object, "max_bytes", "log.max_bytes", NODE_LOG_MIN_BYTES, Number.MAX_SAFE_INTEGER),
   };
+}
+
+/**
+ * The URL secret from the text of `url_secret_file` (one line; a final newline is fine), or
+ * why not. The message never quotes the text: it may be a secret with a typo in it.
+ */
+export function parseUrlSecret(text: string): { ok: true; secret: string } | { ok: false; error: string } {
+  const secret = text.replace(/\r?\n$/, "");
+  if (!URL_SECRET_PATTERN.test(secret)) {
+    return { ok: false, error: `holds no URL secret (one line of 22 to 256 characters A-Z a-z 0-9 _ -, ${secret.length} characters found)` };
+  }
+  return { ok: true, secret };
 }
 
 function readPeers(value: unknown): NodePeer[] {

@@ -1,6 +1,7 @@
 import type { NodePeer } from "../lib/node-config.ts";
 import type { HttpClient, HttpResult } from "./http-client.ts";
 import { sealMessage } from "./peer-envelope.ts";
+import { signPeerGet } from "./peer-get-auth.ts";
 import type { PeerKeys } from "./peer-keys.ts";
 import { PEER_REPLY_LIMIT } from "./size-limits.ts";
 
@@ -19,12 +20,15 @@ export interface PeerTransportOptions {
   keys: PeerKeys;
   peers: readonly NodePeer[];
   http: HttpClient;
+  /** Clock for the signed GETs' time; Date.now by default. */
+  now?: () => number;
 }
 
 /**
  * How a node talks to the others over their REST API: signed messages to
  * `POST /peer/message`, block pages from `GET /peer/blocks` (blocks carry their own
- * signatures, so the page needs none), and `GET /peer/ping` for reachability.
+ * signatures, so the page needs none), and `GET /peer/ping` for reachability. Both GETs are
+ * signed too (peer-get-auth.ts): a node with a URL secret serves them to members only.
  */
 export class PeerTransport {
   readonly #options: PeerTransportOptions;
@@ -56,7 +60,8 @@ export class PeerTransport {
   async fetchBlocks(from: string, start: number, timeoutMs = 5_000): Promise<{ ok: true; page: BlocksPage } | { ok: false; error: string }> {
     const url = this.#urls.get(from);
     if (url === undefined) return { ok: false, error: `no peer "${from}"` };
-    const outcome = toOutcome(await this.#http({ url: `${url}/peer/blocks?from=${start}`, method: "GET", timeoutMs }), from);
+    const path = this.#signed(from, "/peer/blocks", { from: String(start) });
+    const outcome = toOutcome(await this.#http({ url: `${url}${path}`, method: "GET", timeoutMs }), from);
     if (!outcome.ok) return outcome;
     const page = outcome.body as Partial<BlocksPage> | null;
     if (!page || typeof page.height !== "number" || !Array.isArray(page.blocks)) {
@@ -69,10 +74,15 @@ export class PeerTransport {
   async ping(peerId: string, timeoutMs: number): Promise<boolean> {
     const url = this.#urls.get(peerId);
     if (url === undefined) return false;
-    const result = await this.#http({ url: `${url}/peer/ping`, method: "GET", timeoutMs });
+    const result = await this.#http({ url: `${url}${this.#signed(peerId, "/peer/ping")}`, method: "GET", timeoutMs });
     if (!result.ok || result.status !== 200) return false;
     const body = result.body as { node_id?: unknown; cluster_id?: unknown } | null;
     return body?.node_id === peerId && body.cluster_id === this.#options.clusterId;
+  }
+
+  #signed(to: string, path: string, params?: Record<string, string>): string {
+    const { keys, clusterId } = this.#options;
+    return signPeerGet({ keys, clusterId, to, path, ...(params && { params }), now: (this.#options.now ?? Date.now)() });
   }
 
   #http(request: { url: string; method: "GET" | "POST"; body?: unknown; timeoutMs: number }): Promise<HttpResult> {

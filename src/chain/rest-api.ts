@@ -6,10 +6,12 @@ import type { Consensus } from "./consensus.ts";
 import type { Logger } from "./logger.ts";
 import { FRAME_HEAD_BYTES, screenFrameHead } from "./pbft-frames.ts";
 import { ENVELOPE_HEAD_BYTES, REJECTION_REASONS, openEnvelope, screenEnvelopeHead } from "./peer-envelope.ts";
+import { verifyPeerGet } from "./peer-get-auth.ts";
 import type { RejectionReason } from "./peer-envelope.ts";
 import type { PeerKeys } from "./peer-keys.ts";
 import type { PeerReachability } from "./peer-reachability.ts";
 import { PAGE_BUDGET_BYTES } from "./size-limits.ts";
+import { createUrlSecretGate } from "./url-secret-gate.ts";
 
 export interface ApiRequest {
   method: string;
@@ -47,6 +49,8 @@ export interface RestApiOptions {
   log: Logger;
   startedAt: number;
   now: () => number;
+  /** The cluster's URL secret: client routes answer only under `/<secret>/`. Absent: at the root. */
+  urlSecret?: string;
 }
 
 /** Fabric 0.6 peer type VALIDATOR. */
@@ -64,16 +68,27 @@ const REJECTION_STATUS: Readonly<Record<RejectionReason, number>> = {
 };
 
 /**
+ * What a request without the URL secret, or with a wrong one, gets: the same bare 404 for
+ * every path and method, naming nothing (not the node, the cluster, nor that a secret exists).
+ */
+const HIDDEN: ApiResponse = { status: 404, body: { Error: "not found" } };
+
+/**
  * The node's REST API as a function from request to response, with no socket, so it can
  * be driven directly in tests. Public routes keep Fabric 0.6's peer shapes (errors are
- * `{"Error": "..."}` as there); `/peer/*` routes are for the other nodes.
+ * `{"Error": "..."}` as there); `/peer/*` routes are for the other nodes. With a URL secret,
+ * client routes are served under `/<secret>/` only, and the node-to-node GETs only to
+ * requests a member signed (the other `/peer/` routes carry signed or MAC'd bodies).
  */
 export function createRestApi(options: RestApiOptions): ApiHandler & {
   rejections: () => Record<RejectionReason, number>;
   /** What the HTTP server runs on the first bytes of a body (see BodyScreen). */
   screen: (method: string, path: string) => BodyScreen | undefined;
+  /** A path as log lines may show it (see UrlSecretGate.redact). */
+  redactPath: (path: string) => string;
 } {
   const { config, chain, consensus, chaincode, keys, reachability, log } = options;
+  const gate = createUrlSecretGate(options.urlSecret);
   const rejected = Object.fromEntries(REJECTION_REASONS.map((reason) => [reason, 0])) as Record<RejectionReason, number>;
   /** Counts, logs and answers a refused node-to-node message or frame. */
   const refuse = (reason: RejectionReason, error: string): ApiResponse => {
@@ -106,7 +121,8 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
     previousBlockHash: chain.head.previousBlockHash,
   });
 
-  const routes: { method: string; pattern: RegExp; handle: (match: string[], request: ApiRequest) => Promise<ApiResponse> | ApiResponse }[] = [
+  // `peer`: a node-to-node route, outside the URL secret.
+  const routes: { method: string; pattern: RegExp; peer?: true; handle: (match: string[], request: ApiRequest) => Promise<ApiResponse> | ApiResponse }[] = [
     { method: "GET", pattern: /^\/chain\/?$/, handle: () => ({ status: 200, body: chainInfo() }) },
     {
       method: "GET",
@@ -162,10 +178,11 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
         };
       },
     },
-    { method: "GET", pattern: /^\/peer\/ping$/, handle: () => ({ status: 200, body: { node_id: config.node_id, cluster_id: config.cluster_id } }) },
+    { method: "GET", pattern: /^\/peer\/ping$/, peer: true, handle: () => ({ status: 200, body: { node_id: config.node_id, cluster_id: config.cluster_id } }) },
     {
       method: "GET",
       pattern: /^\/peer\/blocks$/,
+      peer: true,
       handle: (_, request) => {
         const from = Number(request.query.get("from") ?? "0");
         if (!Number.isSafeInteger(from) || from < 0) return notFound("from must be a non-negative integer", 400);
@@ -175,6 +192,7 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
     {
       method: "POST",
       pattern: /^\/peer\/message$/,
+      peer: true,
       handle: async (_, request) => {
         let input: unknown;
         try {
@@ -190,6 +208,7 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
     {
       method: "POST",
       pattern: /^\/peer\/frame$/,
+      peer: true,
       handle: (_, request) => {
         if (!consensus.receiveFrame) return notFound(`consensus ${consensus.plugin} takes no frames`);
         const received = consensus.receiveFrame(request.body);
@@ -200,20 +219,30 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
   ];
 
   const handler = async (request: ApiRequest): Promise<ApiResponse> => {
+    const routed = gate.route(request.path);
+    if (routed.kind === "hidden") return HIDDEN;
+    const peer = routed.kind === "peer";
+    if (peer && gate.enabled && request.method === "GET") {
+      const signed = verifyPeerGet({ keys, clusterId: config.cluster_id, path: routed.path, query: request.query, now: options.now() });
+      if (!signed) return HIDDEN;
+    }
+    const path = routed.path;
     let pathMatched = false;
     for (const route of routes) {
-      const match = route.pattern.exec(request.path);
+      if ((route.peer === true) !== peer) continue;
+      const match = route.pattern.exec(path);
       if (!match) continue;
       pathMatched = true;
       if (route.method !== request.method) continue;
-      return route.handle(match.slice(1), request);
+      return route.handle(match.slice(1), { ...request, path });
     }
-    if (pathMatched) return { status: 405, body: { Error: `${request.method} is not allowed on ${request.path}` } };
-    return notFound(`no route for ${request.method} ${request.path}`);
+    if (pathMatched) return { status: 405, body: { Error: `${request.method} is not allowed on ${path}` } };
+    return notFound(`no route for ${request.method} ${path}`);
   };
   return Object.assign(handler, {
     rejections: () => ({ ...rejected }),
     screen: (method: string, path: string) => (method === "POST" ? screens[path] : undefined),
+    redactPath: gate.redact,
   });
 }
 

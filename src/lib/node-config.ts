@@ -42,6 +42,14 @@ export interface NodeConfig {
    * past `max_bytes`. Absent: stdout (docker and swarm nodes, whose engine keeps the log).
    */
   log?: NodeLogConfig;
+  /**
+   * A file holding the cluster's URL secret (lib/url-secret.ts), read at start: every client
+   * route then answers only under `/<secret>/`, anything else is a bare 404. A file of its
+   * own, not a field here, so that the daemon can replace the secret (a rotation) without
+   * this file, which holds the private key and which swarm cannot hand back. Absent: client
+   * routes need no prefix (secrets off, or a cluster from before them).
+   */
+  url_secret_file?: string;
 }
 
 export interface NodeLogConfig {

@@ -45,11 +45,20 @@ describe("node config", () => {
     assert.match(errorFor((c) => (c.peers[1].id = "vp0")), /^peers\[1\]\.id "vp0" appears twice/);
     assert.match(errorFor((c) => (c.log = { file: "/tmp/node.log", max_bytes: 100 })), /^log\.max_bytes must be an integer from 16384/);
     assert.match(errorFor((c) => (c.log = { max_bytes: 65536 })), /^log\.file must be a non-empty string/);
+    assert.match(errorFor((c) => (c.url_secret_file = "")), /^url_secret_file must be a non-empty string/);
+    assert.match(errorFor((c) => (c.url_secret_file = 7)), /^url_secret_file must be a non-empty string/);
   });
 
   it("takes a log file and its size cap when given", () => {
     const withLog = { ...structuredClone(valid), log: { file: "/tmp/node.log", max_bytes: 65536 } };
     assert.deepEqual(parseNodeConfig(structuredClone(withLog)), { ok: true, config: withLog });
+  });
+
+  it("keeps url_secret_file when given, and leaves it out when not", () => {
+    const withFile = { ...structuredClone(valid), url_secret_file: "/config/url-secret" };
+    assert.deepEqual(parseNodeConfig(structuredClone(withFile)), { ok: true, config: withFile });
+    const parsed = parseNodeConfig(structuredClone(valid));
+    assert.ok(parsed.ok && !("url_secret_file" in parsed.config));
   });
 
   it("refuses a node that is not a peer, and a private key that is not the node's", () => {
@@ -86,6 +95,24 @@ describe("chain-node command line", () => {
     const result = run("--config", path);
     assert.equal(result.status, 2);
     assert.match(result.stderr, /cannot read config/);
+  });
+
+  it("exits 2 when url_secret_file is missing or holds no secret, naming the field and never quoting the text", () => {
+    const config = { ...valid, data_dir: join(dir, "data"), listen: { host: "127.0.0.1", port: 1 } };
+    const missing = join(dir, "missing.json");
+    writeFileSync(missing, JSON.stringify({ ...config, url_secret_file: join(dir, "no-such-file") }));
+    const gone = run("--config", missing);
+    assert.equal(gone.status, 2);
+    assert.match(gone.stderr, /url_secret_file: cannot read .*no-such-file/);
+    const nearMiss = "AbCdEfGhIjKlMnOpQrStUvWx Yz";
+    writeFileSync(join(dir, "bad-secret"), `${nearMiss}\n`);
+    const bad = join(dir, "bad-secret.json");
+    writeFileSync(bad, JSON.stringify({ ...config, url_secret_file: join(dir, "bad-secret") }));
+    const refused = run("--config", bad);
+    assert.equal(refused.status, 2);
+    assert.equal(refused.stderr.trim().split("\n").length, 1);
+    assert.match(refused.stderr, /url_secret_file .*bad-secret holds no URL secret/);
+    assert.ok(!refused.stderr.includes("AbCdEfGh"), refused.stderr);
   });
 
   it("exits 2 for pbft with fewer than 4 peers", () => {

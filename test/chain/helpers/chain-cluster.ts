@@ -128,7 +128,10 @@ export async function postRaw(url: string, body: string): Promise<HttpReply> {
 
 export class TestNode {
   readonly id: string;
+  /** The node's address: node-to-node routes are here, and client routes too when the cluster has no URL secret. */
   readonly url: string;
+  /** Where client routes are: `url`, under the cluster's URL secret if it has one. */
+  readonly clientUrl: string;
   readonly configPath: string;
   readonly config: NodeConfig;
   /** Every stdout line of every run of this node, parsed. */
@@ -138,12 +141,13 @@ export class TestNode {
   #child: ChildProcess | undefined;
   #exited: Promise<number | null> | undefined;
 
-  constructor(config: NodeConfig, configPath: string, runtime: readonly string[] = [process.execPath]) {
+  constructor(config: NodeConfig, configPath: string, runtime: readonly string[] = [process.execPath], urlSecret?: string) {
     this.runtime = runtime;
     this.id = config.node_id;
     this.config = config;
     this.configPath = configPath;
     this.url = `http://${config.listen.host}:${config.listen.port}`;
+    this.clientUrl = urlSecret === undefined ? this.url : `${this.url}/${urlSecret}`;
   }
 
   get pid(): number | undefined {
@@ -217,11 +221,11 @@ export class TestNode {
   }
 
   async rpc(method: string, params: unknown, id: number | string = 1): Promise<HttpReply> {
-    return postJson(`${this.url}/chaincode`, { jsonrpc: "2.0", method, params, id });
+    return postJson(`${this.clientUrl}/chaincode`, { jsonrpc: "2.0", method, params, id });
   }
 
   async height(): Promise<number> {
-    return (await getJson(`${this.url}/chain`)).body.height as number;
+    return (await getJson(`${this.clientUrl}/chain`)).body.height as number;
   }
 }
 
@@ -236,11 +240,15 @@ export interface ClusterOptions {
   start?: boolean;
   /** Command per node that runs the bundle; Node when it answers undefined. */
   runtimeFor?: (nodeId: string) => readonly string[] | undefined;
+  /** The cluster's URL secret, written to a file each node's config names; none by default. */
+  urlSecret?: string;
 }
 
 export interface TestCluster {
   clusterId: string;
   dir: string;
+  /** The URL secret its nodes were started with, if any. */
+  urlSecret: string | undefined;
   nodes: TestNode[];
   node(id: string): TestNode;
   close(): Promise<void>;
@@ -273,13 +281,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       peers,
       private_key: identity.keys.privateKey,
     };
+    if (options.urlSecret !== undefined) {
+      config.url_secret_file = join(dir, `${identity.id}.url-secret`);
+      writeFileSync(config.url_secret_file, `${options.urlSecret}\n`, { mode: 0o600 });
+    }
     const configPath = join(dir, `${identity.id}.json`);
     writeFileSync(configPath, JSON.stringify(config, null, 2));
-    return new TestNode(config, configPath, options.runtimeFor?.(identity.id));
+    return new TestNode(config, configPath, options.runtimeFor?.(identity.id), options.urlSecret);
   });
   const cluster: TestCluster = {
     clusterId,
     dir,
+    urlSecret: options.urlSecret,
     nodes,
     node(id) {
       const found = nodes.find((node) => node.id === id);
