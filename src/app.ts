@@ -22,6 +22,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Applies per second per API key; 0 or absent: no limit. */
   applyRatePerKey?: number;
+  /** Whether /v2 answers show the host's daemon_url and worker_api; default true (Cello's answers did). */
+  showDaemonUrl?: boolean;
 }
 
 /** The Hono app: middleware, the one error mapping, and the two APIs' routes. */
@@ -35,6 +37,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.set("services", services);
     c.set("maxBodyBytes", options.maxBodyBytes);
     c.set("applyLimiter", applyLimiter);
+    c.set("showDaemonUrl", options.showDaemonUrl ?? true);
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);

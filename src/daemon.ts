@@ -79,7 +79,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const logger = options.logger ?? createLogger({ level: config.log_level, ...(config.log_json !== undefined && { json: config.log_json }) });
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true });
-  const store = new PoolStore({ db: openDatabase(join(dataDir, "chainpool.db"), config.sqlite_driver) });
+  const store = new PoolStore({ db: openDatabase(join(dataDir, "chainpool.db"), config.sqlite_driver), urlSecrets: config.pool.url_secrets });
 
   const nodeCommand = config.local.node_command.length > 0 ? config.local.node_command : defaultNodeCommand();
   const subnets = subnetPool(config.docker.subnet_pool, config.docker.subnet_prefix);
@@ -172,7 +172,13 @@ export function createDaemon(options: DaemonOptions): Daemon {
     store.insertHost(seed);
     logger.info("host registered from config", { host: seed.name, type: seed.type, capacity: seed.capacity });
   }
-  // Before anything is served: clusters whose nodes are gone are not handed out, but started again.
+  // Before anything is served: no free cluster without a URL secret is handed out (those from
+  // before secrets are recycled), and clusters whose nodes are gone are started again.
+  if (config.pool.url_secrets) {
+    const { secured, recycled } = store.giveUrlSecrets();
+    if (secured.length > 0) logger.info("clusters not made yet get a URL secret", { clusters: secured });
+    if (recycled.length > 0) logger.warn("free clusters without a URL secret are recycled to get one", { clusters: recycled });
+  }
   localNodes.resumeMissing();
 
   const s = config.scheduler;
@@ -192,6 +198,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     auth: { frontKeys: config.api.front_keys, operatorKeys: config.api.operator_keys },
     maxBodyBytes: config.api.max_body_bytes,
     applyRatePerKey: config.api.apply_rate_per_key,
+    showDaemonUrl: config.api.show_daemon_url,
   });
 
   let closing: Promise<DaemonCloseReport> | undefined;

@@ -30,5 +30,7 @@ export interface AppEnv {
     applyLimiter: RateLimiter | undefined;
     /** Largest request body accepted, in bytes. */
     maxBodyBytes: number;
+    /** Whether /v2 answers show the host's daemon_url and worker_api (`api.show_daemon_url`). */
+    showDaemonUrl: boolean;
   };
 }

@@ -1,4 +1,4 @@
-/** `chainpool clusters ls | get | create | rm`, over the operator API. */
+/** `chainpool clusters ls | get | create | rotate-secret | rm`, over the operator API. */
 import { positional, type Command } from "./command.ts";
 import { CliError, EXIT, usageError } from "./exit-codes.ts";
 import { findHost } from "./hosts.ts";
@@ -79,6 +79,17 @@ export const clustersCommands: Record<string, Command> = {
         }
       }
       ctx.io.out(ctx.json ? json(cluster) : `cluster ${cluster.name} ${cluster.id} on ${host.name}: ${cluster.status}${cluster.api_url ? ` at ${cluster.api_url}` : ""}\n`);
+      return EXIT.OK;
+    },
+  },
+
+  "clusters rotate-secret": {
+    usage: "ID",
+    summary: "give a cluster a new URL secret: its old URLs stop working; prints the new api_url",
+    async run(ctx) {
+      const [id] = positional(ctx, ["ID"], "clusters rotate-secret ID");
+      const cluster = await ctx.client().call<ClusterView>("POST", "/api/cluster_op", { id, action: "rotate_secret" });
+      ctx.io.out(ctx.json ? json(cluster) : `${cluster.api_url}\n`);
       return EXIT.OK;
     },
   },

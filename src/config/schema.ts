@@ -87,6 +87,8 @@ export const ConfigSchema = v.strictObject({
       max_body_bytes: v.optional(positiveInt, 64 * 1024),
       /** Applies per second each API key may make (a burst of one second's worth); 0, the default, means no limit. */
       apply_rate_per_key: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+      /** Whether /v2 answers show each cluster's host daemon_url (and worker_api), as Cello's did; false answers them as "". */
+      show_daemon_url: v.optional(v.boolean(), true),
     }),
     {},
   ),
@@ -110,6 +112,8 @@ export const ConfigSchema = v.strictObject({
       types: v.optional(v.pipe(v.array(ConsensusTypeSchema), v.minLength(1)), [{ plugin: "noops", mode: "", size: 4 }]),
       /** Most clusters one user may hold at once; 0 (the default, as in Cello) means no limit. */
       max_clusters_per_user: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+      /** Whether each cluster gets a random secret path prefix in its URLs that its nodes require; off for trusted single-user setups. */
+      url_secrets: v.optional(v.boolean(), true),
     }),
     {},
   ),

@@ -18,9 +18,10 @@ export type Health = (typeof HEALTHS)[number];
 
 /**
  * Work the reconciler still owes a cluster. Written in the same transaction as the state
- * change that asks for it, before any driver call, so that a crash resumes it.
+ * change that asks for it, before any driver call, so that a crash resumes it. `rotate`:
+ * the nodes take the url_secret the row already holds.
  */
-export const CLUSTER_OPS = ["create", "delete", "recycle", "start", "stop", "restart"] as const;
+export const CLUSTER_OPS = ["create", "delete", "recycle", "start", "stop", "restart", "rotate"] as const;
 export type ClusterOp = (typeof CLUSTER_OPS)[number];
 
 export interface ConsensusType {
@@ -59,6 +60,12 @@ export interface Cluster {
   api_url: string;
   /** Per-node REST endpoints, "vp0" -> URL. */
   service_url: Record<string, string>;
+  /**
+   * The path prefix every client route of its nodes needs (lib/url-secret.ts); "" when the
+   * cluster was made with secrets off. api_url and service_url are stored without it: the
+   * views put it in (so that no log line built from them carries it).
+   */
+  url_secret: string;
   /** What the driver needs to find the cluster again after a restart. */
   handle: Record<string, unknown>;
   op: ClusterOp | null;

@@ -3,11 +3,12 @@ import type { Logger } from "../lib/logger.ts";
 
 /** What a driver made for a cluster; stored on the cluster row. */
 export interface ClusterRuntime {
-  /** vp0's REST address as a client reaches it. */
+  /** vp0's REST address as a client reaches it, without the cluster's URL secret (the views add it). */
   api_url: string;
   /**
    * Every node's REST address as a client reaches it, "vp0" -> URL (so a user still reaches a
-   * cluster that can commit without vp0); the daemon probes the nodes there too.
+   * cluster that can commit without vp0); the daemon probes the nodes there too. Without the
+   * secret too.
    */
   service_url: Record<string, string>;
   /** Enough for this driver to find the cluster's resources again after a daemon restart. */
@@ -82,6 +83,11 @@ export interface HostDriver {
   startCluster(cluster: Cluster): Promise<void>;
   stopCluster(cluster: Cluster): Promise<void>;
   restartCluster(cluster: Cluster): Promise<void>;
+  /**
+   * Hands every node the cluster's `url_secret` (a rotation) and, if the cluster is running,
+   * restarts its nodes on their ledgers; answers once no node serves under the old secret.
+   */
+  rotateUrlSecret(cluster: Cluster): Promise<void>;
   /** Every node answers and sees all `size` peers; the chain height is readable. */
   probe(cluster: Cluster): Promise<ProbeResult>;
   /** Brings failed nodes back with their ledgers (flags.repair). */

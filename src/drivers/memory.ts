@@ -54,6 +54,7 @@ export function createMemoryDriver(host: Host, _ctx?: DriverContext): MemoryDriv
     async restartCluster(cluster) {
       stopped.delete(cluster.id);
     },
+    async rotateUrlSecret() {},
     async probe(cluster): Promise<ProbeResult> {
       if (!live.has(cluster.id)) return { ok: false, reason: "cluster does not exist" };
       if (stopped.has(cluster.id)) return { ok: false, reason: "cluster is stopped" };

@@ -8,7 +8,12 @@ export interface NodeLayout {
   listen(nodeId: string, index: number): { host: string; port: number };
   peerUrl(nodeId: string, index: number): string;
   dataDir(nodeId: string): string;
+  /** Where the node reads the cluster's URL secret from; the driver puts it there, and replaces it on rotation. */
+  urlSecretFile(nodeId: string): string;
 }
+
+/** The name of the file that holds a node's URL secret, beside its config. */
+export const URL_SECRET_FILE = "url-secret";
 
 export function nodeIds(cluster: Pick<Cluster, "size">): string[] {
   return Array.from({ length: cluster.size }, (_, i) => `vp${i}`);
@@ -16,7 +21,8 @@ export function nodeIds(cluster: Pick<Cluster, "size">): string[] {
 
 /**
  * Every node's config for a fresh cluster, with a fresh Ed25519 key pair per node: no two
- * clusters (and no recycled successor) ever share a key.
+ * clusters (and no recycled successor) ever share a key. A cluster with a URL secret names
+ * the file its nodes read it from; the secret itself is not in the config.
  */
 export function clusterNodeConfigs(cluster: Cluster, layout: NodeLayout, consensus: DriverContext["consensus"]): NodeConfig[] {
   const ids = nodeIds(cluster);
@@ -31,6 +37,7 @@ export function clusterNodeConfigs(cluster: Cluster, layout: NodeLayout, consens
     consensus: { plugin: cluster.consensus_plugin, mode: cluster.consensus_mode, ...tuning },
     peers,
     private_key: keys[i]!.privateKey,
+    ...(cluster.url_secret !== "" && { url_secret_file: layout.urlSecretFile(id) }),
   }));
 }
 

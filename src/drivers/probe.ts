@@ -1,11 +1,27 @@
 import type { Cluster } from "../core/types.ts";
+import { withUrlSecret } from "../lib/url-secret.ts";
 import type { ProbeResult } from "./contract.ts";
 import { nodeIds } from "./node-configs.ts";
 
-async function getJson(url: string, timeoutMs: number): Promise<unknown> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+/**
+ * GET of a client route of a node, `base` its address without the secret: the request carries
+ * the cluster's secret, what goes into errors (and so into logs) does not.
+ */
+async function getJson(base: string, secret: string, path: string, timeoutMs: number): Promise<unknown> {
+  const res = await fetch(`${withUrlSecret(base, secret)}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`${base}${path} answered ${res.status}`);
   return res.json();
+}
+
+/** Whether a node answers `GET /chain` under the cluster's secret (whatever the chain holds). */
+export async function answersChain(cluster: Pick<Cluster, "url_secret">, base: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const res = await fetch(`${withUrlSecret(base, cluster.url_secret)}/chain`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -31,6 +47,7 @@ export interface ProbeOptions {
  * follows every follower's height; pbft: every replica follows the others' progress).
  * `urls` defaults to the cluster's service_url (every node); for a cluster that lists only
  * vp0 (made before every node was published), vp0's peer list and lag view speak for the rest.
+ * Requests carry the cluster's URL secret, as its users' do.
  */
 export async function probeChainNodes(cluster: Cluster, urls: Record<string, string> = cluster.service_url, options: ProbeOptions = {}): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? 2000;
@@ -39,7 +56,7 @@ export async function probeChainNodes(cluster: Cluster, urls: Record<string, str
   const vp0 = urls["vp0"];
   const [results, stalled] = await Promise.all([
     Promise.all(entries.map(([node, url]) => checkNode(cluster, node, url, timeoutMs))),
-    vp0 === undefined ? [] : stalledMembers(vp0, timeoutMs, options.stallLimitMs ?? STALL_LIMIT_MS),
+    vp0 === undefined ? [] : stalledMembers(cluster, vp0, timeoutMs, options.stallLimitMs ?? STALL_LIMIT_MS),
   ]);
   const failures = [...results.filter((r): r is string => r !== undefined), ...stalled];
   if (failures.length === 0) return { ok: true };
@@ -49,9 +66,9 @@ export async function probeChainNodes(cluster: Cluster, urls: Record<string, str
 /** Why `node` is not healthy on its own, or undefined. */
 async function checkNode(cluster: Cluster, node: string, url: string, timeoutMs: number): Promise<string | undefined> {
   try {
-    const chain = (await getJson(`${url}/chain`, timeoutMs)) as { height?: unknown };
+    const chain = (await getJson(url, cluster.url_secret, "/chain", timeoutMs)) as { height?: unknown };
     if (typeof chain.height !== "number" || chain.height < 1) return `${node}: no chain height`;
-    const peers = (await getJson(`${url}/network/peers`, timeoutMs)) as { peers?: unknown[] };
+    const peers = (await getJson(url, cluster.url_secret, "/network/peers", timeoutMs)) as { peers?: unknown[] };
     const seen = Array.isArray(peers.peers) ? peers.peers.length : 0;
     if (seen < cluster.size) return `${node}: sees ${seen} of ${cluster.size} peers`;
     return undefined;
@@ -61,10 +78,10 @@ async function checkNode(cluster: Cluster, node: string, url: string, timeoutMs:
 }
 
 /** "vpN: ..." for each member vp0 sees behind and not moving for `stallLimitMs` or more. */
-async function stalledMembers(vp0: string, timeoutMs: number, stallLimitMs: number): Promise<string[]> {
+async function stalledMembers(cluster: Cluster, vp0: string, timeoutMs: number, stallLimitMs: number): Promise<string[]> {
   let status: { consensus?: { lagging?: unknown } };
   try {
-    status = (await getJson(`${vp0}/status`, timeoutMs)) as typeof status;
+    status = (await getJson(vp0, cluster.url_secret, "/status", timeoutMs)) as typeof status;
   } catch (err) {
     return [`vp0: ${(err as Error).message}`];
   }

@@ -9,7 +9,7 @@ const OP_RULES: Record<"start" | "stop" | "restart", readonly ClusterStatus[]> =
   restart: ["running", "stopped"],
 };
 
-/** The front API's verbs: apply, release, start/stop/restart, list, inspect. */
+/** The front API's verbs: apply, release, start/stop/restart, list, inspect; and the operator's rotation of a URL secret. */
 export class PoolService {
   readonly #d: ServiceDeps;
 
@@ -62,6 +62,30 @@ export class PoolService {
       const state = result.cluster ? `${result.cluster.status}${result.cluster.op ? ` (${result.cluster.op} pending)` : ""}` : "";
       throw conflict(`cluster ${id} cannot ${action} while ${state}`);
     }
+    return this.#carryOut(id, action);
+  }
+
+  /**
+   * The operator's rotation of a cluster's URL secret: the new secret and the op `rotate`
+   * are written at once (the views show only the new URLs from then on), then the nodes take
+   * it; answers once no node serves under the old secret. The secret is not logged.
+   */
+  async rotateUrlSecret(id: string): Promise<Cluster> {
+    const result = this.#d.store.rotateUrlSecret(id);
+    if (!result.ok) {
+      if (result.reason === "NOT_FOUND") throw notFound(`cluster ${id} not found`);
+      if (result.reason === "NO_SECRET") {
+        throw conflict(`cluster ${id} has no URL secret (made with pool.url_secrets off, or before secrets existed): release it, and its successor gets one`);
+      }
+      const state = result.cluster ? `${result.cluster.status}${result.cluster.op ? ` (${result.cluster.op} pending)` : ""}` : "";
+      throw conflict(`cluster ${id} cannot rotate its URL secret while ${state}`);
+    }
+    this.#d.logger.info("cluster URL secret rotated; its nodes take the new one", { cluster: id, user: result.cluster.user_id });
+    return this.#carryOut(id, "rotate_secret");
+  }
+
+  /** Waits for the op just written on a cluster; answers the cluster as the op left it. */
+  async #carryOut(id: string, action: string): Promise<Cluster> {
     let after: Cluster | undefined;
     try {
       after = await this.#d.reconciler.settle(id);

@@ -18,7 +18,7 @@ export interface ReconcilerOptions {
 
 /**
  * Does the work the database says is owed (each cluster's `op`): create, delete, recycle,
- * start, stop, restart. Every op was written before any side effect, and every driver call
+ * start, stop, restart, rotate (of the URL secret). Every op was written before any side effect, and every driver call
  * is safe to repeat, so a pass after a crash simply finishes what was started.
  */
 export class Reconciler {
@@ -196,6 +196,11 @@ export class Reconciler {
       case "stop":
         await driver.stopCluster(cluster);
         store.finishOp(cluster.id, "stop", "stopped");
+        return;
+      case "rotate":
+        // The row already holds the new secret (written with the op); the nodes take it now.
+        await driver.rotateUrlSecret(cluster);
+        if (store.finishOp(cluster.id, "rotate", cluster.status) && cluster.status === "running") await this.#firstHealthCheck(cluster.id);
         return;
     }
   }

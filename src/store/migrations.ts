@@ -115,6 +115,12 @@ export const MIGRATIONS: readonly Migration[] = [
       drop.run([from]);
     }
   },
+  // v5: each cluster's URL secret (lib/url-secret.ts). Clusters from before it have none: their
+  // nodes serve at the root. At start the daemon gives one to those not made yet and recycles
+  // the free ones (PoolStore.giveUrlSecrets); held ones keep their URLs until released.
+  `
+  ALTER TABLE clusters ADD COLUMN url_secret TEXT NOT NULL DEFAULT '';
+  `,
 ];
 
 export function migrate(db: SqlDatabase): number {

@@ -10,6 +10,7 @@ import type {
   ReleasedCluster,
 } from "../core/types.ts";
 import { newId, nowIso } from "../lib/ids.ts";
+import { newUrlSecret } from "../lib/url-secret.ts";
 import { migrate } from "./migrations.ts";
 import type { SqlDatabase, SqlValue } from "./sql.ts";
 
@@ -84,6 +85,7 @@ interface ClusterRow {
   apply_ts: string | null;
   api_url: string;
   service_url: string;
+  url_secret: string;
   handle: string;
   op: string | null;
   health_fails: number;
@@ -118,6 +120,7 @@ const toCluster = (r: ClusterRow): Cluster => ({
   apply_ts: r.apply_ts,
   api_url: r.api_url,
   service_url: JSON.parse(r.service_url) as Record<string, string>,
+  url_secret: r.url_secret,
   handle: JSON.parse(r.handle) as Record<string, unknown>,
   op: r.op as ClusterOp | null,
   create_ts: r.create_ts,
@@ -146,14 +149,18 @@ const FILTER_COLUMNS = ["consensus_plugin", "consensus_mode", "size", "user_id",
 export class PoolStore {
   readonly db: SqlDatabase;
   readonly #clock: () => number;
+  readonly #urlSecrets: boolean;
 
   constructor(options: {
     db: SqlDatabase;
     /** Milliseconds since the epoch; tests pass their own. Decides when blocked ports are due again. */
     clock?: () => number;
+    /** Whether each new cluster (and each recycled successor) gets a fresh URL secret: `pool.url_secrets`, default true. */
+    urlSecrets?: boolean;
   }) {
     this.db = options.db;
     this.#clock = options.clock ?? Date.now;
+    this.#urlSecrets = options.urlSecrets ?? true;
     migrate(this.db);
   }
 
@@ -315,10 +322,10 @@ export class PoolStore {
     const id = newId();
     this.db
       .prepare(
-        `INSERT INTO clusters (id, name, host_id, slot, consensus_plugin, consensus_mode, size, status, op, create_ts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', 'create', ?)`,
+        `INSERT INTO clusters (id, name, host_id, slot, consensus_plugin, consensus_mode, size, status, op, url_secret, create_ts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'creating', 'create', ?, ?)`,
       )
-      .run([id, name, host.id, slot, type.plugin, type.mode, type.size, nowIso()]);
+      .run([id, name, host.id, slot, type.plugin, type.mode, type.size, this.#urlSecrets ? newUrlSecret() : "", nowIso()]);
     return this.getCluster(id)!;
   }
 
@@ -453,6 +460,49 @@ export class PoolStore {
       if (!fromStatuses.includes(cluster.status)) return { ok: false, reason: "WRONG_STATUS", cluster } as const;
       this.db.prepare("UPDATE clusters SET op = ?, status = ? WHERE id = ?").run([op, nextStatus ?? cluster.status, id]);
       return { ok: true, cluster: this.getCluster(id)! } as const;
+    });
+  }
+
+  /**
+   * Gives a cluster a fresh URL secret and the op `rotate`, which hands it to the nodes, in
+   * one transaction: from then on the views show only the new URLs, and the old ones die as
+   * the nodes take the new secret. From running or stopped with no op owed, and only for a
+   * cluster that has a secret (its nodes read it from a file the driver can replace).
+   */
+  rotateUrlSecret(id: string): { ok: true; cluster: Cluster } | { ok: false; reason: "NOT_FOUND" | "BUSY" | "WRONG_STATUS" | "NO_SECRET"; cluster?: Cluster } {
+    return this.db.transaction(() => {
+      const cluster = this.getCluster(id);
+      if (!cluster) return { ok: false, reason: "NOT_FOUND" } as const;
+      if (cluster.op !== null) return { ok: false, reason: "BUSY", cluster } as const;
+      if (cluster.status !== "running" && cluster.status !== "stopped") return { ok: false, reason: "WRONG_STATUS", cluster } as const;
+      if (cluster.url_secret === "") return { ok: false, reason: "NO_SECRET", cluster } as const;
+      this.db.prepare("UPDATE clusters SET url_secret = ?, op = 'rotate' WHERE id = ?").run([newUrlSecret(), id]);
+      return { ok: true, cluster: this.getCluster(id)! } as const;
+    });
+  }
+
+  /**
+   * At start, with secrets on: clusters without a URL secret (from before secrets, or made
+   * with them off) get one where that is safe. One not made yet gets it now (its creation
+   * starts from scratch); a free one is recycled, so that no apply hands out a cluster anyone
+   * can reach; a held one keeps its open URLs until it is released. One transaction.
+   */
+  giveUrlSecrets(): { secured: string[]; recycled: string[] } {
+    return this.db.transaction(() => {
+      const secured = this.db
+        .prepare("SELECT id FROM clusters WHERE url_secret = '' AND op = 'create'")
+        .all<{ id: string }>()
+        .map((r) => r.id);
+      const give = this.db.prepare("UPDATE clusters SET url_secret = ? WHERE id = ?");
+      for (const id of secured) give.run([newUrlSecret(), id]);
+      const recycled = this.db
+        .prepare(
+          `UPDATE clusters SET status = 'deleting', op = 'recycle'
+           WHERE url_secret = '' AND user_id = '' AND (op IS NULL OR op IN ('start', 'stop', 'restart')) RETURNING id`,
+        )
+        .all<{ id: string }>()
+        .map((r) => r.id);
+      return { secured, recycled };
     });
   }
 

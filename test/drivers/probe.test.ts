@@ -2,7 +2,7 @@
  * The daemon's health probe sees followers that stay behind (issue 9, item 2): a node
  * that answers every request but takes no block is unhealthy, while followers of a busy
  * cluster, always a few blocks behind but moving, are not. Real chain node processes,
- * real HTTP, the probe the drivers run.
+ * real HTTP, the probe the drivers run, on clusters with a URL secret as the daemon makes them.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import type { Cluster } from "../../src/core/types.ts";
 import type { ProbeResult } from "../../src/drivers/contract.ts";
 import { probeChainNodes } from "../../src/drivers/probe.ts";
+import { newUrlSecret } from "../../src/lib/url-secret.ts";
 import { getJson, startCluster, waitFor } from "../chain/helpers/chain-cluster.ts";
 import type { TestCluster, TestNode } from "../chain/helpers/chain-cluster.ts";
 import { appendSignedBlock, headBlock, invokeTransaction } from "../chain/helpers/ledger-blocks.ts";
@@ -31,6 +32,7 @@ function asCluster(test: TestCluster): Cluster {
     apply_ts: null,
     api_url: test.node("vp0").url,
     service_url,
+    url_secret: test.urlSecret ?? "",
     handle: {},
     op: null,
     create_ts: new Date().toISOString(),
@@ -45,7 +47,7 @@ async function put(via: TestNode, key: string): Promise<string> {
 
 async function heads(nodes: TestNode[]): Promise<{ height: number; hash: string }[]> {
   return Promise.all(nodes.map(async (node) => {
-    const chain = (await getJson(`${node.url}/chain`)).body;
+    const chain = (await getJson(`${node.clientUrl}/chain`)).body;
     return { height: chain.height as number, hash: chain.currentBlockHash as string };
   }));
 }
@@ -70,7 +72,7 @@ async function probeUntil(cluster: Cluster, urls: Record<string, string>, stallL
 
 describe("probeChainNodes", () => {
   it("a follower that answers but cannot take blocks (its ledger forked) is reported unhealthy", async () => {
-    const test = await startCluster({ size: 4 });
+    const test = await startCluster({ size: 4, urlSecret: newUrlSecret() });
     try {
       const cluster = asCluster(test);
       const vp0 = test.node("vp0");
@@ -88,12 +90,12 @@ describe("probeChainNodes", () => {
       await level(test, test.nodes.filter((n) => n !== vp2));
       const query = invokeTransaction(randomUUID(), "map", "get", ["k1"]);
       appendSignedBlock(vp2, vp0, [query], [{ uuid: query.uuid, errorCode: 0, result: "v", error: "" }]);
-      assert.notEqual(headBlock(vp2).hash, (await getJson(`${vp0.url}/chain`)).body.currentBlockHash);
+      assert.notEqual(headBlock(vp2).hash, (await getJson(`${vp0.clientUrl}/chain`)).body.currentBlockHash);
       await vp2.start();
       await put(vp0, "k3");
 
       // vp2 answers /chain and sees every peer, as before; only its progress tells.
-      assert.equal((await getJson(`${vp2.url}/network/peers`)).body.peers.length, 4);
+      assert.equal((await getJson(`${vp2.clientUrl}/network/peers`)).body.peers.length, 4);
       const result = await probeUntil(cluster, cluster.service_url, 1_000, "the probe to blame vp2 alone", (r) => !r.ok && r.failedNodes?.join() === "vp2");
       assert.match(result.reason ?? "", /^vp2: 1 behind and not moving for \d+ s \(as vp0 sees it\)$/);
       // Docker and swarm hosts reach vp0 only: its view is enough.
@@ -105,7 +107,7 @@ describe("probeChainNodes", () => {
   });
 
   it("a frozen follower (SIGSTOP) is reported behind, and healthy again once it runs and catches up", async () => {
-    const test = await startCluster({ size: 4 });
+    const test = await startCluster({ size: 4, urlSecret: newUrlSecret() });
     const vp3 = test.node("vp3");
     try {
       const cluster = asCluster(test);
@@ -131,7 +133,7 @@ describe("probeChainNodes", () => {
   });
 
   it("followers of a busy cluster are behind all the time but never stalled", async () => {
-    const test = await startCluster({ size: 4 });
+    const test = await startCluster({ size: 4, urlSecret: newUrlSecret() });
     try {
       const vp0 = test.node("vp0");
       const deployed = await vp0.rpc("deploy", { ...map, ctorMsg: { function: "init", args: [] } });
@@ -145,7 +147,7 @@ describe("probeChainNodes", () => {
       });
       const samples: Record<string, { behind: number; stalled_ms: number }>[] = [];
       await waitFor("200 blocks under load", async () => {
-        samples.push((await getJson(`${vp0.url}/status`)).body.consensus.lagging);
+        samples.push((await getJson(`${vp0.clientUrl}/status`)).body.consensus.lagging);
         return (await vp0.height()) >= startHeight + 200;
       }, 60_000);
       running = false;

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
 import { nodeSqliteAvailable, openNodeSqlite } from "../../src/store/node-sqlite.ts";
+import { URL_SECRET_PATTERN } from "../../src/lib/url-secret.ts";
 import { PoolStore } from "../../src/store/pool-store.ts";
 import type { SqlDatabase, SqlParams } from "../../src/store/sql.ts";
 
@@ -244,6 +245,91 @@ for (const [driverName, open] of drivers) {
       const range = { min: 7050, max: 7059, retryBlockedAfterMs: 600_000 };
       assert.deepEqual(store.leasePorts("machine", "L1", 4, range), [7050, 7051, 7052, 7053], "a resumed creation finds its leases");
       assert.deepEqual(store.leasePorts("machine", "N", 2, range), [7055, 7056], "the old block is due at once");
+    });
+
+    it("every new cluster and every recycled successor gets a fresh URL secret; with secrets off, none", () => {
+      const h = host(3);
+      ready(h.id, 2);
+      const [a, b] = store.listClusters();
+      for (const c of [a!, b!]) assert.match(c.url_secret, URL_SECRET_PATTERN);
+      assert.notEqual(a!.url_secret, b!.url_secret);
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: false }).ok);
+      const held = store.listClusters({ user_id: "u" })[0]!;
+      assert.ok(store.releaseCluster(held.id).ok);
+      const successor = store.replaceCluster(held.id)!;
+      assert.match(successor.url_secret, URL_SECRET_PATTERN);
+      assert.notEqual(successor.url_secret, held.url_secret, "a recycle changes the secret");
+      const off = new PoolStore({ db: recording(open(join(dir, "off.db")), ran), urlSecrets: false });
+      try {
+        const hOff = off.insertHost({ name: "off", type: "memory", daemon_url: "", capacity: 1, autofill: false, schedulable: true, log_level: "INFO", params: {} });
+        const made = off.createCluster(hOff.id, noops);
+        assert.ok(made.ok);
+        assert.equal(made.cluster.url_secret, "");
+      } finally {
+        off.close();
+      }
+    });
+
+    it("rotateUrlSecret writes a new secret with the op rotate, from running or stopped with no op owed, never for a cluster without one", () => {
+      const h = host(2);
+      ready(h.id, 1);
+      const [c] = store.listClusters();
+      const rotated = store.rotateUrlSecret(c!.id);
+      assert.ok(rotated.ok);
+      assert.equal(rotated.cluster.op, "rotate");
+      assert.equal(rotated.cluster.status, "running");
+      assert.match(rotated.cluster.url_secret, URL_SECRET_PATTERN);
+      assert.notEqual(rotated.cluster.url_secret, c!.url_secret);
+      const again = store.rotateUrlSecret(c!.id);
+      assert.equal(!again.ok && again.reason, "BUSY");
+      assert.equal(store.getCluster(c!.id)!.url_secret, rotated.cluster.url_secret, "a refused rotation changes nothing");
+      assert.ok(store.finishOp(c!.id, "rotate", "running"));
+      assert.ok(store.requestOp(c!.id, "stop", ["running"]).ok);
+      assert.ok(store.finishOp(c!.id, "stop", "stopped"));
+      assert.ok(store.rotateUrlSecret(c!.id).ok, "a stopped cluster's secret can be rotated too");
+      assert.ok(store.finishOp(c!.id, "rotate", "deleting"));
+      const deleting = store.rotateUrlSecret(c!.id);
+      assert.equal(!deleting.ok && deleting.reason, "WRONG_STATUS");
+      const missing = store.rotateUrlSecret("nope");
+      assert.equal(!missing.ok && missing.reason, "NOT_FOUND");
+      // As a cluster from before secrets, or made with them off.
+      store.db.prepare("UPDATE clusters SET url_secret = '', status = 'running' WHERE id = ?").run([c!.id]);
+      const none = store.rotateUrlSecret(c!.id);
+      assert.equal(!none.ok && none.reason, "NO_SECRET");
+      assert.equal(store.getCluster(c!.id)!.url_secret, "");
+    });
+
+    it("giveUrlSecrets: clusters from before secrets get one if not made yet, are recycled if free, kept if held", () => {
+      store.close();
+      const file = join(dir, "v4.db");
+      const db = open(file);
+      db.transaction(() => {
+        for (const sql of MIGRATIONS.slice(0, 3)) db.exec(sql as string);
+        (MIGRATIONS[3] as (d: SqlDatabase) => void)(db);
+        db.exec("PRAGMA user_version = 4");
+        db.prepare("INSERT INTO hosts (id, name, type, daemon_url, capacity, autofill, schedulable, log_level, status, create_ts) VALUES ('h', 'h', 'memory', '', 5, 0, 1, 'INFO', 'active', '')").run();
+        const add = db.prepare(
+          "INSERT INTO clusters (id, name, host_id, slot, consensus_plugin, consensus_mode, size, status, health, user_id, op, create_ts) VALUES (?, ?, 'h', ?, 'noops', '', 4, ?, 'OK', ?, ?, '')",
+        );
+        add.run(["creating", "c0", 0, "creating", "", "create"]);
+        add.run(["free", "c1", 1, "running", "", null]);
+        add.run(["held", "c2", 2, "running", "alice", null]);
+        add.run(["starting", "c3", 3, "running", "", "start"]);
+        add.run(["dropping", "c4", 4, "deleting", "", "delete"]);
+      });
+      db.close();
+      store = new PoolStore({ db: recording(open(file), ran) });
+      assert.deepEqual(store.listClusters().map((c) => [c.id, c.url_secret]), [["creating", ""], ["free", ""], ["held", ""], ["starting", ""], ["dropping", ""]]);
+      const given = store.giveUrlSecrets();
+      assert.deepEqual(given.secured, ["creating"]);
+      assert.deepEqual(given.recycled.sort(), ["free", "starting"]);
+      const now = new Map(store.listClusters().map((c) => [c.id, c]));
+      assert.match(now.get("creating")!.url_secret, URL_SECRET_PATTERN);
+      assert.equal(now.get("creating")!.op, "create");
+      for (const id of ["free", "starting"]) assert.deepEqual([now.get(id)!.status, now.get(id)!.op], ["deleting", "recycle"]);
+      assert.deepEqual([now.get("held")!.op, now.get("held")!.user_id, now.get("held")!.url_secret], [null, "alice", ""], "a held one keeps its URLs");
+      assert.deepEqual([now.get("dropping")!.op, now.get("dropping")!.url_secret], ["delete", ""]);
+      assert.deepEqual(store.giveUrlSecrets(), { secured: [], recycled: [] }, "a second start finds nothing to do");
     });
 
     it("recordHealth turns FAIL only after the configured number of consecutive failures", () => {

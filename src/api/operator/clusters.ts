@@ -43,6 +43,19 @@ operatorClusters.delete("/cluster", async (c) => {
   return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
 });
 
+/**
+ * POST /api/cluster_op {id, action: rotate_secret}: a fresh URL secret for the cluster; answers
+ * the cluster with its new URLs once no node serves the old ones (the ledger is kept).
+ */
+operatorClusters.post("/cluster_op", async (c) => {
+  const input = await readInput(c);
+  onlyKeys(input, ["id", "action"], "field");
+  const { id } = parseInput(v.object({ id: idField(), action: choiceField(["rotate_secret"] as const) }), input);
+  const { pool, store } = c.var.services;
+  const cluster = await pool.rotateUrlSecret(id);
+  return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
+});
+
 /** GET /api/cluster/<id> */
 operatorClusters.get("/cluster/:id", (c) => {
   const { pool, store } = c.var.services;

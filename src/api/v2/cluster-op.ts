@@ -53,7 +53,7 @@ clusterOp.on(["GET", "POST"], "/", async (c) => {
         ...(mode !== undefined && { consensus_mode: mode }),
         ...(req.size !== undefined && { size: req.size }),
       });
-      return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
+      return ok(c, clusterView(cluster, store.getHost(cluster.host_id), { daemonUrl: c.var.showDaemonUrl }));
     }
     case "release": {
       const hasCluster = input["cluster_id"] !== undefined;
@@ -72,7 +72,7 @@ clusterOp.on(["GET", "POST"], "/", async (c) => {
     case "restart": {
       const { cluster_id } = parseInput(ClusterIdSchema, input);
       const cluster = await pool.operate(cluster_id, action as "start" | "stop" | "restart");
-      return ok(c, clusterView(cluster, store.getHost(cluster.host_id)));
+      return ok(c, clusterView(cluster, store.getHost(cluster.host_id), { daemonUrl: c.var.showDaemonUrl }));
     }
   }
 });

@@ -37,7 +37,7 @@ clusters.on(["GET", "POST"], "/", async (c) => {
   const filter: ClusterFilter = definedOnly(parseInput(FilterSchema, input));
   const { pool, store } = c.var.services;
   const hosts = new Map(store.listHosts().map((h) => [h.id, h] as const));
-  return ok(c, pool.list(filter).map((cl) => clusterView(cl, hosts.get(cl.host_id))));
+  return ok(c, pool.list(filter).map((cl) => clusterView(cl, hosts.get(cl.host_id), { daemonUrl: c.var.showDaemonUrl })));
 });
 
 /** GET /v2/cluster/<id>. */
@@ -46,5 +46,5 @@ export const cluster = new Hono<AppEnv>();
 cluster.get("/:id", (c) => {
   const { pool, store } = c.var.services;
   const found = pool.get(c.req.param("id"));
-  return ok(c, clusterView(found, store.getHost(found.host_id)));
+  return ok(c, clusterView(found, store.getHost(found.host_id), { daemonUrl: c.var.showDaemonUrl }));
 });

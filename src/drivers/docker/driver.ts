@@ -4,13 +4,13 @@ import { publishAddress } from "../../core/publish-address.ts";
 import type { Cluster, Host } from "../../core/types.ts";
 import { nodesPerBlock, type SubnetPool, subnetPool } from "../../lib/subnets.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
-import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
+import { clusterNodeConfigs, NODE_PLUGINS, nodeIds, URL_SECRET_FILE } from "../node-configs.ts";
 import { NodePorts } from "../node-ports.ts";
 import { probeEngineNodes, untilHealthy } from "../probe.ts";
 import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
 import { CONFIG_DIR, CONTAINER_LAYOUT, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
-import { tarStream } from "./tar.ts";
+import { type TarEntry, tarStream } from "./tar.ts";
 
 export interface DockerDriverOptions {
   /** The node image every docker and swarm host runs: one `imageResolver` per daemon, shared. */
@@ -75,6 +75,16 @@ function hostSubnets(host: Host, options: DockerDriverOptions): SubnetPool {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A node's URL secret file, as it goes into CONFIG_DIR beside its config. */
+const urlSecretEntry = (cluster: Cluster): TarEntry => ({
+  kind: "data",
+  name: URL_SECRET_FILE,
+  data: `${cluster.url_secret}\n`,
+  mode: 0o600,
+  uid: NODE_UID,
+  gid: NODE_UID,
+});
 /**
  * An engine's word that a host port is taken: its proxy could not bind it, another container
  * of that engine publishes it, or (swarm) another service's task holds it in host mode.
@@ -179,10 +189,9 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
           image.check(err); // the image may have been removed from the host
           throw err;
         });
-      await container.putArchive(
-        tarStream([{ kind: "data", name: "config.json", data: config, mode: 0o600, uid: NODE_UID, gid: NODE_UID }]),
-        { path: CONFIG_DIR },
-      );
+      const files: TarEntry[] = [{ kind: "data", name: "config.json", data: config, mode: 0o600, uid: NODE_UID, gid: NODE_UID }];
+      if (cluster.url_secret !== "") files.push(urlSecretEntry(cluster));
+      await container.putArchive(tarStream(files), { path: CONFIG_DIR });
       return container;
     };
 
@@ -287,6 +296,12 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
       async restartCluster(cluster) {
         await eachContainer(cluster, (c) => c.restart({ t: 2 }));
         await waitReady(cluster);
+      },
+
+      async rotateUrlSecret(cluster) {
+        await eachContainer(cluster, (c) => c.putArchive(tarStream([urlSecretEntry(cluster)]), { path: CONFIG_DIR }));
+        // A node reads its secret at start: the restart (stop, then start) is what kills the old URLs.
+        if (cluster.status === "running") await driver.restartCluster(cluster);
       },
 
       probe,

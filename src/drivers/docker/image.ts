@@ -4,7 +4,7 @@ import { createReadStream, existsSync, realpathSync, statSync } from "node:fs";
 import { basename, delimiter, isAbsolute, join } from "node:path";
 import type Docker from "dockerode";
 import { VERSION } from "../../lib/version.ts";
-import type { NodeLayout } from "../node-configs.ts";
+import { type NodeLayout, URL_SECRET_FILE } from "../node-configs.ts";
 import { NODE_PORT } from "./labels.ts";
 import { tarStream, type TarEntry } from "./tar.ts";
 
@@ -19,6 +19,7 @@ export const CONTAINER_LAYOUT: NodeLayout = {
   listen: () => ({ host: "0.0.0.0", port: NODE_PORT }),
   peerUrl: (node) => `http://${node}:${NODE_PORT}`,
   dataDir: () => DATA_DIR,
+  urlSecretFile: () => `${CONFIG_DIR}/${URL_SECRET_FILE}`,
 };
 
 /** What the node image holds and how it starts a node, plus the tag naming that content. */

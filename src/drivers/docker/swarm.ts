@@ -1,7 +1,8 @@
+import { randomBytes } from "node:crypto";
 import type Docker from "dockerode";
 import type { Cluster, Host } from "../../core/types.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeResult } from "../contract.ts";
-import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
+import { clusterNodeConfigs, type NodeLayout, NODE_PLUGINS, nodeIds, URL_SECRET_FILE } from "../node-configs.ts";
 import { NodePorts } from "../node-ports.ts";
 import { probeEngineNodes, untilHealthy } from "../probe.ts";
 import { connectDocker, parseDockerHost, removeQuietly } from "./connect.ts";
@@ -14,6 +15,14 @@ const urlHost = (addr: string) => (addr.includes(":") ? `[${addr}]` : addr);
 
 /** Where swarm hands a node its config: a secret, readable by the node's user only. */
 const SECRET_FILE = "/run/secrets/config.json";
+
+/** As in a docker container, but the URL secret is a swarm secret of its own, beside the config's. */
+const SWARM_LAYOUT: NodeLayout = { ...CONTAINER_LAYOUT, urlSecretFile: () => `/run/secrets/${URL_SECRET_FILE}` };
+
+/** Task states in which a task's container may be serving. */
+const SERVING_STATES = new Set(["ready", "starting", "running"]);
+
+type SecretReference = NonNullable<Docker.ContainerSpec["Secrets"]>[number];
 
 /**
  * The `swarm` host, a Swarm manager: each node is a service with one replica on an overlay
@@ -93,6 +102,50 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
       );
     };
     const scale = (replicas: number) => (spec: Docker.ServiceSpec) => ({ ...spec, Mode: { Replicated: { Replicas: replicas } } });
+
+    /**
+     * A swarm secret holding the cluster's URL secret for one node. Swarm secrets cannot be
+     * changed, so each rotation makes new ones: the name carries a random suffix.
+     */
+    const createUrlSecret = async (cluster: Cluster, node: string): Promise<SecretReference> => {
+      const secretName = `${name(cluster.id, node)}-url-${randomBytes(4).toString("hex")}`;
+      const secret = await docker.createSecret({
+        Name: secretName,
+        Labels: labels(cluster.id, node),
+        Data: Buffer.from(`${cluster.url_secret}\n`).toString("base64"),
+      });
+      return { SecretID: secret.id, SecretName: secretName, File: { Name: URL_SECRET_FILE, UID: String(NODE_UID), GID: String(NODE_UID), Mode: 0o400 } };
+    };
+
+    /** Waits until no task of the cluster that may be serving mounts a URL secret other than `current`. */
+    const untilOnlyCurrentSecret = async (cluster: Cluster, current: ReadonlySet<string>) => {
+      const deadline = Date.now() + ctx.readyTimeoutMs;
+      for (;;) {
+        const services = await servicesOf(cluster.id);
+        const tasks = (await docker.listTasks({ filters: { service: services.map((s) => s.ID!) } })) as Array<{
+          Status?: { State?: string };
+          Spec?: { ContainerSpec?: { Secrets?: SecretReference[] } };
+        }>;
+        const stale = tasks.filter((t) => {
+          if (!SERVING_STATES.has(t.Status?.State ?? "")) return false;
+          const mounted = (t.Spec?.ContainerSpec?.Secrets ?? []).filter((ref) => ref.File?.Name === URL_SECRET_FILE);
+          return mounted.some((ref) => !current.has(ref.SecretName ?? ""));
+        });
+        if (stale.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`cluster ${cluster.id}: ${stale.length} task(s) still serve under the old URL secret after ${ctx.readyTimeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    /** Removes the cluster's swarm secrets no service names any more (earlier URL secrets); best effort, removeAll gets the rest. */
+    const removeUnusedSecrets = async (cluster: Cluster) => {
+      const services = await servicesOf(cluster.id);
+      const named = new Set(services.flatMap((s) => ((s.Spec?.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.ContainerSpec?.Secrets ?? []).map((ref) => ref.SecretID)));
+      for (const secret of await docker.listSecrets({ filters: { label: owned(cluster.id) } })) {
+        if (named.has(secret.ID)) continue;
+        await docker.getSecret(secret.ID).remove().catch((err: unknown) => log.debug("an earlier URL secret stays until the cluster goes", { cluster: cluster.id, err }));
+      }
+    };
 
     /**
      * Why a node's service cannot publish `port`, if that is what keeps it from running: a
@@ -200,7 +253,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
           CheckDuplicate: true,
           Labels: labels(cluster.id),
         });
-        const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx.consensus);
+        const configs = clusterNodeConfigs(cluster, SWARM_LAYOUT, ctx.consensus);
         const services = await Promise.all(
           configs.map(async (config, i) => {
             const node = config.node_id;
@@ -209,6 +262,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
               Labels: labels(cluster.id, node),
               Data: Buffer.from(JSON.stringify(config)).toString("base64"),
             });
+            const urlSecret = cluster.url_secret === "" ? [] : [await createUrlSecret(cluster, node)];
             const service = await docker.createService({
               Name: name(cluster.id, node),
               Labels: labels(cluster.id, node),
@@ -217,7 +271,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
                   Image: tag,
                   Args: ["--config", SECRET_FILE],
                   Labels: labels(cluster.id, node),
-                  Secrets: [{ SecretID: secret.id, SecretName: name(cluster.id, node), File: { Name: "config.json", UID: String(NODE_UID), GID: String(NODE_UID), Mode: 0o400 } }],
+                  Secrets: [{ SecretID: secret.id, SecretName: name(cluster.id, node), File: { Name: "config.json", UID: String(NODE_UID), GID: String(NODE_UID), Mode: 0o400 } }, ...urlSecret],
                   Mounts: [{ Type: "volume", Source: name(cluster.id, node), Target: DATA_DIR, VolumeOptions: { NoCopy: false, Labels: labels(cluster.id, node), DriverConfig: { Name: "local", Options: {} } } }],
                   CapabilityDrop: ["ALL"],
                   StopGracePeriod: 2e9,
@@ -264,6 +318,34 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
           return { ...scale(1)(spec), TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 } };
         });
         await waitReady(cluster);
+      },
+
+      async rotateUrlSecret(cluster) {
+        const services = await servicesOf(cluster.id);
+        if (services.length === 0) throw new Error(`cluster ${cluster.id} has no services on ${host.name}`);
+        const current = new Set<string>();
+        // Each service gets a new swarm secret in place of its URL secret; swarm replaces its
+        // task (stopping the old one first), on the same volume: the ledger stays.
+        await Promise.all(
+          services.map(async (s) => {
+            const ref = await createUrlSecret(cluster, s.Spec?.Labels?.[LABEL.node] ?? "");
+            current.add(ref.SecretName!);
+            const service = docker.getService(s.ID!);
+            const info = await service.inspect();
+            const template = info.Spec.TaskTemplate as Docker.ContainerTaskSpec;
+            const secrets = (template.ContainerSpec?.Secrets ?? []).filter((r) => r.File?.Name !== URL_SECRET_FILE);
+            await service.update({
+              ...info.Spec,
+              TaskTemplate: { ...template, ContainerSpec: { ...template.ContainerSpec, Secrets: [...secrets, ref] } },
+              version: info.Version.Index,
+            });
+          }),
+        );
+        if (cluster.status === "running") {
+          await untilOnlyCurrentSecret(cluster, current);
+          await waitReady(cluster);
+        }
+        await removeUnusedSecrets(cluster);
       },
 
       probe,

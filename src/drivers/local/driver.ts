@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { Cluster, Host } from "../../core/types.ts";
@@ -7,8 +7,8 @@ import { findNodeProcesses, terminate } from "../../lib/node-processes.ts";
 import type { NodeConfig } from "../../lib/node-config.ts";
 import { NODE_LOG_DEFAULT_BYTES } from "../../lib/node-config.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver } from "../contract.ts";
-import { clusterNodeConfigs, NODE_PLUGINS, nodeIds } from "../node-configs.ts";
-import { probeChainNodes } from "../probe.ts";
+import { clusterNodeConfigs, NODE_PLUGINS, nodeIds, URL_SECRET_FILE } from "../node-configs.ts";
+import { answersChain, probeChainNodes } from "../probe.ts";
 
 export interface LocalDriverOptions {
   /** Directory under which each cluster gets `<cluster id>/vpN/`. */
@@ -97,12 +97,7 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
         const running = new Set(processesOf(cluster.id).map((p) => p.nodeId));
         for (const node of pending) {
           if (!running.has(node)) throw new Error(`node ${node} of ${cluster.id} exited: ${logTail(cluster, node)}`);
-          try {
-            const res = await fetch(`${urls[node]}/chain`, { signal: AbortSignal.timeout(500) });
-            if (res.ok) pending.delete(node);
-          } catch {
-            /* not up yet */
-          }
+          if (await answersChain(cluster, urls[node]!, 500)) pending.delete(node);
         }
         if (pending.size > 0) await new Promise((r) => setTimeout(r, 30));
       }
@@ -125,6 +120,13 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
 
     const removeFiles = (id: string) => rmSync(clusterDir(id), { recursive: true, force: true });
 
+    /** Writes the node's URL secret file whole (a node starting meanwhile reads the old one or the new one). */
+    const writeUrlSecret = (cluster: Cluster, nodeId: string) => {
+      const file = join(clusterDir(cluster.id), nodeId, URL_SECRET_FILE);
+      writeFileSync(`${file}.tmp`, `${cluster.url_secret}\n`, { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    };
+
     const driver: HostDriver = {
       name: "local",
       flags: { sweep: true, repair: true, plugins: NODE_PLUGINS },
@@ -145,11 +147,13 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
           listen: (_id, i) => ({ host: LOOPBACK, port: ports[i]! }),
           peerUrl: (id) => service_url[id]!,
           dataDir: (id) => join(clusterDir(cluster.id), id, "data"),
+          urlSecretFile: (id) => join(clusterDir(cluster.id), id, URL_SECRET_FILE),
         }, ctx.consensus);
         for (const config of configs) {
           mkdirSync(config.data_dir, { recursive: true });
           const dir = join(clusterDir(cluster.id), config.node_id);
           writeNodeConfig(dir, { ...config, log: nodeLog(dir) });
+          if (config.url_secret_file !== undefined) writeUrlSecret(cluster, config.node_id);
         }
         const ids = configs.map((c) => c.node_id);
         for (const id of ids) spawnNode(cluster, id);
@@ -176,6 +180,13 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
       async restartCluster(cluster) {
         await driver.stopCluster(cluster);
         await driver.startCluster(cluster);
+      },
+
+      async rotateUrlSecret(cluster) {
+        if (!existsSync(clusterDir(cluster.id))) throw new Error(`cluster ${cluster.id} has no files under ${root}`);
+        for (const id of nodeIds(cluster)) writeUrlSecret(cluster, id);
+        // A node reads its secret at start: the restart is what kills the old URLs.
+        if (cluster.status === "running") await driver.restartCluster(cluster);
       },
 
       probe: (cluster) => probeChainNodes(cluster),
