@@ -119,6 +119,20 @@ describe("chainpool CLI commands against a running daemon", () => {
     assert.match(none.stderr, /no free cluster for user bob matching size=7/);
   });
 
+  it("clusters rotate-secret prints the new api_url; the old one is a bare 404 at once, the ledger the same", async () => {
+    const [held] = (await clusters()).filter((c) => c.user_id === "alice");
+    const height = (await (await fetch(`${held!.api_url}/chain`)).json()) as { height: number };
+    const fresh = (await ok("clusters", "rotate-secret", held!.id)).trim();
+    assert.match(fresh, /^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}$/);
+    assert.notEqual(fresh, held!.api_url);
+    assert.equal(new URL(fresh).origin, new URL(held!.api_url).origin, "same node, new secret");
+    const old = await fetch(`${held!.api_url}/chain`);
+    assert.deepEqual([old.status, await old.text()], [404, '{"Error":"not found"}']);
+    assert.deepEqual(await (await fetch(`${fresh}/chain`)).json(), height);
+    assert.equal((await clusters()).find((c) => c.id === held!.id)!.api_url, fresh);
+    assert.equal((await cli("clusters", "rotate-secret", "0123456789abcdef01234567")).code, EXIT.NOT_FOUND);
+  });
+
   it("a front key may apply but not use operator commands (exit 4); a wrong key is exit 4", async () => {
     const front = await run(exe, ["apply", "carol", "--json"], { env: { ...env(), CHAINPOOL_API_KEY: FRONT_KEY } });
     assert.equal(front.code, EXIT.OK, front.stderr);
@@ -206,7 +220,7 @@ describe("chainpool CLI commands against a running daemon", () => {
     assert.match(down.stderr, /^chainpool: cannot reach the chainpool daemon at http:\/\/127\.0\.0\.1:9/);
     const usage = await cli("clusters", "frobnicate");
     assert.equal(usage.code, EXIT.USAGE);
-    assert.match(usage.stderr, /clusters: unknown subcommand "frobnicate" \(known: ls, get, create, rm\)/);
+    assert.match(usage.stderr, /clusters: unknown subcommand "frobnicate" \(known: ls, get, create, rotate-secret, rm\)/);
     const flag = await cli("stat", "--bogus");
     assert.equal(flag.code, EXIT.USAGE);
   });

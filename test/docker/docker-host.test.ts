@@ -59,7 +59,7 @@ describe("a docker host: clusters as real containers", { skip }, () => {
     const applied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "alice", size: 4 });
     assert.equal(applied.status, 200, JSON.stringify(applied.body));
     const { id, api_url, name } = applied.body.data;
-    assert.match(api_url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(api_url, /^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}$/, "the published port, then the cluster's URL secret");
     const example = await runExample02(api_url);
     assert.equal((await getJson(`${api_url}/network/peers`)).body.peers.length, 4);
 
@@ -86,8 +86,10 @@ describe("a docker host: clusters as real containers", { skip }, () => {
     const bIp = Object.values((await docker.getContainer(bVp1.Id).inspect()).NetworkSettings.Networks)[0]!.IPAddress;
     const probe = (url: string) =>
       `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(10_000) }).then((r) => console.log("reached", r.status), () => console.log("unreachable"))`;
-    assert.equal(nodeExec(aVp1.Id, probe("http://vp2:7050/chain")), "reached 200", "its own peer by name");
-    assert.equal(nodeExec(aVp1.Id, probe(`http://${bIp}:7050/chain`)), "unreachable", "another cluster's node");
+    // Each under its own cluster's URL secret, so that only the network can stand in the way.
+    const secret = (view: { api_url: string }) => new URL(view.api_url).pathname;
+    assert.equal(nodeExec(aVp1.Id, probe(`http://vp2:7050${secret(a)}/chain`)), "reached 200", "its own peer by name");
+    assert.equal(nodeExec(aVp1.Id, probe(`http://${bIp}:7050${secret(b)}/chain`)), "unreachable", "another cluster's node");
   });
 
   it("notices a killed node container of a free cluster: FAIL, then the cluster is reset", { timeout: 180_000 }, async () => {

@@ -77,7 +77,8 @@ describe("a swarm host: a single-node swarm running clusters as services", { ski
     for (const url of Object.values(successor.service_url as Record<string, string>)) assert.equal((await getJson(`${url}/chain`)).status, 200, url);
     assert.ok((await services()).every((s) => s.Spec?.Labels?.[LABEL.cluster] === successor.id), "no service of the released cluster is left");
     const secrets = await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${instance}`] } });
-    assert.equal(secrets.length, 4);
+    assert.equal(secrets.length, 8, "each node's config and its URL secret");
+    assert.equal(secrets.filter((s) => /-url-[0-9a-f]{8}$/.test(s.Spec?.Name ?? "")).length, 4);
     assert.ok(secrets.every((s) => s.Spec?.Labels?.[LABEL.cluster] === successor.id));
   });
 });

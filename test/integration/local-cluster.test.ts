@@ -21,7 +21,7 @@ describe("a local cluster's full life through a real daemon", () => {
     const applied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "alice", consensus_plugin: "noops", size: 4 });
     assert.equal(applied.status, 200, JSON.stringify(applied.body));
     const { id, api_url, name } = applied.body.data;
-    assert.match(api_url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(api_url, /^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}$/, "the address, then the cluster's URL secret");
 
     const example = await runExample02(api_url);
     assert.equal((await getJson(`${api_url}/network/peers`)).body.peers.length, 4);

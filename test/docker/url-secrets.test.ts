@@ -1,0 +1,138 @@
+/**
+ * Capability URLs on a docker host and on a swarm host, against real containers and
+ * services: every Fabric route of every published node needs the cluster's own secret
+ * (another cluster's, or none, is the same bare 404); a rotation kills the old URLs by the
+ * time it answers and keeps the ledger (docker: the file replaced in each container, which
+ * restarts; swarm: a new swarm secret per service, whose task is replaced on its volume);
+ * a recycle changes the secret; no log holds one. The docker daemon also runs with
+ * api.show_daemon_url = false: /v2 answers blank daemon_url and worker_api, /api shows them.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { LABEL } from "../../src/drivers/docker/labels.ts";
+import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { containersOf, DOCKER_SOCKET, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, ensureSwarm, startDockerDaemon } from "../helpers/docker.ts";
+import { runExample02 } from "../helpers/example02.ts";
+import { answers, type ClusterUrls, everyRouteHidden, everyRouteOpen, secretOf } from "../helpers/url-secrets.ts";
+
+const skip = await dockerSkipReason();
+
+/** Everything the containers of an instance wrote to stdout and stderr. */
+async function containerLogs(instance: string): Promise<string> {
+  let text = "";
+  for (const c of await containersOf(instance)) text += (await docker.getContainer(c.Id).logs({ stdout: true, stderr: true, follow: false })).toString("utf8");
+  return text;
+}
+
+describe("capability URLs on a docker host", { skip }, () => {
+  let d: DaemonProcess;
+  let instance = "";
+  const secretsSeen = new Set<string>();
+  /** The logs of containers removed by the test's release, which had seen every kind of request. */
+  let logsOfGone = "";
+  before(async () => {
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("dock", { capacity: 2 }), { tables: "[api]\nshow_daemon_url = false" }));
+    instance = await startDockerDaemon(d);
+  });
+  after(() => destroyDockerDaemon(d, instance));
+
+  const freeClusters = async () => (await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as ClusterUrls[];
+
+  it("every route needs the cluster's own secret; a rotation kills the old URL at once and keeps the ledger; a recycle changes it", { timeout: 240_000 }, async () => {
+    await waitFor("two free clusters", async () => (await freeClusters()).length === 2, 120_000);
+    const aliceApplied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "alice" });
+    const alice = aliceApplied.body.data as ClusterUrls;
+    const bob = (await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "bob" })).body.data as ClusterUrls;
+    const aliceSecret = secretOf(alice);
+    const bobSecret = secretOf(bob);
+    assert.notEqual(aliceSecret, bobSecret);
+    for (const s of [aliceSecret, bobSecret]) secretsSeen.add(s);
+
+    // api.show_daemon_url = false: /v2 hides the operator's Docker endpoint, /api shows it.
+    assert.deepEqual([aliceApplied.body.data.daemon_url, aliceApplied.body.data.worker_api], ["", ""]);
+    const v2 = (await d.call("GET", `/v2/cluster/${alice.id}`)).body.data;
+    assert.deepEqual([v2.daemon_url, v2.worker_api], ["", ""]);
+    const operator = (await d.call("GET", `/api/cluster/${alice.id}`)).body.data;
+    assert.deepEqual([operator.daemon_url, operator.worker_api], [`unix://${DOCKER_SOCKET}`, `unix://${DOCKER_SOCKET}`]);
+
+    const example = await runExample02(alice.api_url);
+    await everyRouteOpen(alice, example.txid);
+    await everyRouteHidden(alice, "", example.txid);
+    await everyRouteHidden(alice, `/${bobSecret}`, example.txid);
+    await everyRouteHidden(bob, `/${aliceSecret}`, example.txid);
+
+    const height = (await getJson(`${alice.api_url}/chain`)).body.height as number;
+    const containersBefore = (await containersOf(instance)).filter((c) => c.Labels[LABEL.cluster] === alice.id).map((c) => c.Id).sort();
+    const rotated = await d.call("POST", "/api/cluster_op", { id: alice.id, action: "rotate_secret" });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const fresh = rotated.body.data as ClusterUrls;
+    const freshSecret = secretOf(fresh);
+    secretsSeen.add(freshSecret);
+    assert.notEqual(freshSecret, aliceSecret);
+    await everyRouteHidden(fresh, `/${aliceSecret}`, example.txid);
+    await everyRouteOpen(fresh, example.txid);
+    assert.equal((await getJson(`${fresh.api_url}/chain`)).body.height, height, "the ledger is kept");
+    assert.equal(await example.query("a"), undefined, "a client still on the old URL gets nothing");
+    const after = (await containersOf(instance)).filter((c) => c.Labels[LABEL.cluster] === alice.id).map((c) => c.Id).sort();
+    assert.deepEqual(after, containersBefore, "the same containers, restarted");
+
+    logsOfGone = await containerLogs(instance);
+    assert.equal((await d.call("POST", "/v2/cluster_op", { action: "release", cluster_id: alice.id })).status, 200);
+    const successor = await waitFor("alice's cluster recycled", async () => (await freeClusters()).find((c) => c.name === alice.name), 120_000);
+    const successorSecret = secretOf(successor);
+    secretsSeen.add(successorSecret);
+    assert.ok(![aliceSecret, freshSecret].includes(successorSecret), "a recycle makes a new secret");
+    assert.equal(await answers(fresh.api_url), false, "the released cluster's URL is dead");
+  });
+
+  it("neither the daemon's log nor any container's holds a secret", async () => {
+    assert.ok(secretsSeen.size >= 4);
+    const logs = `${d.log()}\n${logsOfGone}\n${await containerLogs(instance)}`;
+    assert.ok(logs.length > 5_000, `${logs.length} characters of logs`);
+    for (const secret of secretsSeen) assert.ok(!logs.includes(secret), "a secret in a log");
+  });
+});
+
+describe("capability URLs on a swarm host", { skip }, () => {
+  let d: DaemonProcess;
+  let instance = "";
+  let leaveSwarm: () => void = () => undefined;
+  before(async () => {
+    leaveSwarm = await ensureSwarm();
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
+    instance = await startDockerDaemon(d);
+  });
+  after(async () => {
+    await destroyDockerDaemon(d, instance);
+    leaveSwarm();
+  });
+
+  const freeClusters = async () => (await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as ClusterUrls[];
+  const urlSecrets = async () =>
+    (await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${instance}`] } })).filter((s) => /-url-[0-9a-f]{8}$/.test(s.Spec?.Name ?? ""));
+
+  it("every route needs the secret; a rotation kills the old URL at once, keeps the ledger and leaves no old swarm secret", { timeout: 300_000 }, async () => {
+    await waitFor("a free cluster", async () => (await freeClusters()).length === 1, 150_000);
+    const held = (await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "swarm-user" })).body.data as ClusterUrls;
+    const secret = secretOf(held);
+    const example = await runExample02(held.api_url);
+    await everyRouteOpen(held, example.txid);
+    await everyRouteHidden(held, "", example.txid);
+    const height = (await getJson(`${held.api_url}/chain`)).body.height as number;
+    const before = (await urlSecrets()).map((s) => s.ID).sort();
+    assert.equal(before.length, 4, "one URL secret per node");
+
+    const rotated = await d.call("POST", "/api/cluster_op", { id: held.id, action: "rotate_secret" });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const fresh = rotated.body.data as ClusterUrls;
+    assert.notEqual(secretOf(fresh), secret);
+    await everyRouteHidden(fresh, `/${secret}`, example.txid);
+    await everyRouteOpen(fresh, example.txid);
+    assert.equal((await getJson(`${fresh.api_url}/chain`)).body.height, height, "the ledger lives on in the volumes");
+    const after = (await urlSecrets()).map((s) => s.ID);
+    assert.equal(after.length, 4, "the old URL secrets are gone");
+    assert.ok(after.every((id) => !before.includes(id)));
+    assert.ok(!d.log().includes(secret), "no secret in the daemon's log");
+  });
+});
