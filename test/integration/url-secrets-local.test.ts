@@ -15,14 +15,16 @@ import { daemonToml, DaemonProcess, localHostToml } from "../helpers/daemon-proc
 import { runExample02, type Example02 } from "../helpers/example02.ts";
 import { answers, type ClusterUrls, everyRouteHidden, everyRouteOpen, secretOf } from "../helpers/url-secrets.ts";
 
-/** Every node log under the daemon's clusters directory, as text. */
+/** Every node's log (and what it printed itself) under the daemon's clusters directory, as text. */
 function nodeLogs(root: string): string {
   if (!existsSync(root)) return "";
   let text = "";
   for (const cluster of readdirSync(root)) {
     for (const node of readdirSync(join(root, cluster))) {
-      const file = join(root, cluster, node, "node.log");
-      if (existsSync(file)) text += readFileSync(file, "utf8");
+      for (const name of ["node.log", "node.log.1", "node.err"]) {
+        const file = join(root, cluster, node, name);
+        if (existsSync(file)) text += readFileSync(file, "utf8");
+      }
     }
   }
   return text;
