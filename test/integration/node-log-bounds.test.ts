@@ -17,7 +17,10 @@ const MiB = 1024 * 1024;
 const ECHO = 1024;
 
 interface Target {
+  /** vp0's api_url: its client routes, under the cluster's URL secret. */
   url: string;
+  /** vp0's address: its node-to-node routes (/peer/*), outside the secret. */
+  node: string;
   clusterId: string;
   logFile: string;
 }
@@ -28,7 +31,7 @@ async function firstFreeNode(d: DaemonProcess): Promise<Target> {
     async () => ((await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as { id: string; api_url: string }[] | undefined)?.[0],
     60_000,
   );
-  return { url: cluster.api_url, clusterId: cluster.id, logFile: join(d.clustersRoot, cluster.id, "vp0", "node.log") };
+  return { url: cluster.api_url, node: new URL(cluster.api_url).origin, clusterId: cluster.id, logFile: join(d.clustersRoot, cluster.id, "vp0", "node.log") };
 }
 
 async function post(url: string, body: string): Promise<{ status: number; text: string }> {
@@ -89,14 +92,14 @@ autofill = true
     const replies = [
       ...(await Promise.all(
         [1, 2, 3].map(() =>
-          post(`${target.url}/peer/message`, JSON.stringify({ message: { cluster_id: target.clusterId, from: huge, to: "vp0", kind: "blocks", body: {} }, signature: "x" })),
+          post(`${target.node}/peer/message`, JSON.stringify({ message: { cluster_id: target.clusterId, from: huge, to: "vp0", kind: "blocks", body: {} }, signature: "x" })),
         ),
       )),
-      await post(`${target.url}/peer/message`, JSON.stringify({ message: { cluster_id: target.clusterId, from: "vp1", to: huge, kind: "blocks", body: {} }, signature: "x" })),
-      await post(`${target.url}/peer/frame`, `${huge}\nvp0\n1\n1\nmac\n[]`),
-      await post(`${target.url}/peer/frame`, `vp1\n${huge}\n1\n1\nmac\n[]`),
+      await post(`${target.node}/peer/message`, JSON.stringify({ message: { cluster_id: target.clusterId, from: "vp1", to: huge, kind: "blocks", body: {} }, signature: "x" })),
+      await post(`${target.node}/peer/frame`, `${huge}\nvp0\n1\n1\nmac\n[]`),
+      await post(`${target.node}/peer/frame`, `vp1\n${huge}\n1\n1\nmac\n[]`),
       await post(`${target.url}/chaincode`, JSON.stringify({ jsonrpc: "2.0", method: huge.slice(0, MiB - 100), params: {}, id: 1 })),
-      await getWithBody(`${target.url}/peer/blocks?from=0`, huge.slice(0, 64 * 1024)),
+      await getWithBody(`${target.node}/peer/blocks?from=0`, huge.slice(0, 64 * 1024)),
     ];
     const grown = size(target.logFile) - logBefore;
     assert.ok(grown < 16 * 1024, `node.log grew by ${grown} bytes for ${replies.length} refused requests`);
@@ -139,7 +142,7 @@ autofill = true
     await waitFor(
       "node.log to be rotated twice over",
       async () => {
-        for (let i = 0; i < 50; i++) assert.equal((await post(`${target.url}/peer/message`, message)).status, 403);
+        for (let i = 0; i < 50; i++) assert.equal((await post(`${target.node}/peer/message`, message)).status, 403);
         sent += 50;
         // Past 3 caps of lines, node.log.1 was replaced at least once.
         return existsSync(rotated) && sent * 150 > 3 * cap;
