@@ -144,7 +144,8 @@ describe("a docker cluster from before every node was published", { skip }, () =
       const row = db.prepare("SELECT handle FROM clusters WHERE id = ?").get<{ handle: string }>([old!.id])!;
       const { network, subnet } = JSON.parse(row.handle) as { network: string; subnet: string };
       const port = Number(new URL(old!.api_url).port);
-      db.prepare("UPDATE clusters SET service_url = ?, handle = ? WHERE id = ?").run([JSON.stringify({ vp0: old!.api_url }), JSON.stringify({ network, subnet, port }), old!.id]);
+      // Rows hold node addresses without the URL secret (the views add it): vp0's origin.
+      db.prepare("UPDATE clusters SET service_url = ?, handle = ? WHERE id = ?").run([JSON.stringify({ vp0: new URL(old!.api_url).origin }), JSON.stringify({ network, subnet, port }), old!.id]);
     } finally {
       db.close();
     }
