@@ -18,8 +18,9 @@ export interface ReconcilerOptions {
 
 /**
  * Does the work the database says is owed (each cluster's `op`): create, delete, recycle,
- * start, stop, restart, rotate (of the URL secret). Every op was written before any side effect, and every driver call
- * is safe to repeat, so a pass after a crash simply finishes what was started.
+ * start, stop, restart, rotate (of the URL secret). Every op was written before any side
+ * effect, and every driver call is safe to repeat, so a pass after a crash simply finishes
+ * what was started.
  */
 export class Reconciler {
   readonly #o: ReconcilerOptions;
