@@ -1,19 +1,19 @@
 import { mkdirSync } from "node:fs";
 import type { NodeConfig } from "../lib/node-config.ts";
-import { Chain } from "./chain.ts";
-import { ChaincodeService } from "./chaincode-service.ts";
-import type { Consensus, ConsensusFactory } from "./consensus.ts";
-import { createGenesisBlock } from "./genesis.ts";
-import { HttpClient } from "./http-client.ts";
-import { startHttpServer } from "./http-server.ts";
-import type { RunningHttpServer } from "./http-server.ts";
-import type { Logger } from "./logger.ts";
-import { createNoopsConsensus } from "./noops-consensus.ts";
-import { createPbftConsensus } from "./pbft-consensus.ts";
-import { PeerKeys } from "./peer-keys.ts";
-import { PeerReachability } from "./peer-reachability.ts";
-import { PeerTransport } from "./peer-transport.ts";
-import { createRestApi } from "./rest-api.ts";
+import { Chain } from "./ledger/chain.ts";
+import { ChaincodeService } from "./chaincode/chaincode-service.ts";
+import type { Consensus, ConsensusFactory } from "./consensus/consensus.ts";
+import { createGenesisBlock } from "./ledger/genesis.ts";
+import { HttpClient } from "./rest/http-client.ts";
+import { startHttpServer } from "./rest/http-server.ts";
+import type { RunningHttpServer } from "./rest/http-server.ts";
+import type { Logger } from "./log/logger.ts";
+import { createNoopsConsensus } from "./consensus/noops-consensus.ts";
+import { createPbftConsensus } from "./consensus/pbft/pbft-consensus.ts";
+import { PeerKeys } from "./peer/peer-keys.ts";
+import { PeerReachability } from "./peer/peer-reachability.ts";
+import { PeerTransport } from "./peer/peer-transport.ts";
+import { createRestApi } from "./rest/rest-api.ts";
 import { CLIENT_BODY_LIMIT, PEER_BODY_LIMIT } from "./size-limits.ts";
 
 /** A GET carries no body; a POST to /peer/* up to PEER_BODY_LIMIT, any other up to CLIENT_BODY_LIMIT. */

@@ -10,9 +10,9 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { startChainNode, UnsupportedConsensusError } from "./chain-node.ts";
-import { GenesisMismatchError } from "./chain.ts";
-import { RotatingLogFile } from "./log-file.ts";
-import { createLogger, errorMessage } from "./logger.ts";
+import { GenesisMismatchError } from "./ledger/chain.ts";
+import { RotatingLogFile } from "./log/log-file.ts";
+import { createLogger, errorMessage } from "./log/logger.ts";
 import { parseNodeConfig, parseUrlSecret } from "./node-config-validation.ts";
 
 const startedAt = performance.now();

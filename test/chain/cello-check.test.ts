@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { sealMessage } from "../../src/chain/peer-envelope.ts";
-import { PeerKeys } from "../../src/chain/peer-keys.ts";
+import { sealMessage } from "../../src/chain/peer/peer-envelope.ts";
+import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
 import { generateNodeKeys } from "../../src/lib/node-keys.ts";
 import { EXAMPLE02_PATH, getJson, postJson, postRaw, startCluster, waitFor } from "./helpers/chain-cluster.ts";
 import type { TestCluster, TestNode } from "./helpers/chain-cluster.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { instanceName, kindOfReference } from "../../src/chain/chaincode-registry.ts";
-import { executeBlock, queryChaincode } from "../../src/chain/executor.ts";
-import { WorldState } from "../../src/chain/world-state.ts";
-import type { Transaction } from "../../src/chain/block.ts";
+import { instanceName, kindOfReference } from "../../src/chain/chaincode/chaincode-registry.ts";
+import { executeBlock, queryChaincode } from "../../src/chain/chaincode/executor.ts";
+import { WorldState } from "../../src/chain/ledger/world-state.ts";
+import type { Transaction } from "../../src/chain/ledger/block.ts";
 import { tx } from "./helpers/fixtures.ts";
 
 const EX02 = "github.com/hyperledger/fabric/examples/chaincode/go/chaincode_example02";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { RPC_ERROR, parseChaincodeCall } from "../../src/chain/json-rpc.ts";
+import { RPC_ERROR, parseChaincodeCall } from "../../src/chain/rest/json-rpc.ts";
 
 function parse(body: unknown) {
   return parseChaincodeCall(typeof body === "string" ? body : JSON.stringify(body));

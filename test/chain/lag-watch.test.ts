@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LagWatch } from "../../src/chain/lag-watch.ts";
+import { LagWatch } from "../../src/chain/consensus/lag-watch.ts";
 
 describe("LagWatch", () => {
   it("a follower that keeps moving while behind is not stalled; one that stops is, from when it stopped", () => {

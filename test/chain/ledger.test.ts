@@ -3,12 +3,12 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { computeBlockHash } from "../../src/chain/block.ts";
-import type { Block } from "../../src/chain/block.ts";
-import { Chain, GenesisMismatchError } from "../../src/chain/chain.ts";
-import { createGenesisBlock } from "../../src/chain/genesis.ts";
-import { silentLogger } from "../../src/chain/logger.ts";
-import { PeerKeys } from "../../src/chain/peer-keys.ts";
+import { computeBlockHash } from "../../src/chain/ledger/block.ts";
+import type { Block } from "../../src/chain/ledger/block.ts";
+import { Chain, GenesisMismatchError } from "../../src/chain/ledger/chain.ts";
+import { createGenesisBlock } from "../../src/chain/ledger/genesis.ts";
+import { silentLogger } from "../../src/chain/log/logger.ts";
+import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
 import { testIdentities, tx } from "./helpers/fixtures.ts";
 
 const identities = testIdentities(2);

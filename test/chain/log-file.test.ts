@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { RotatingLogFile } from "../../src/chain/log-file.ts";
+import { RotatingLogFile } from "../../src/chain/log/log-file.ts";
 
 describe("the node's rotating log file", () => {
   const dir = mkdtempSync(join(tmpdir(), "chainpool-log-file-"));

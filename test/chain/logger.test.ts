@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LOG_LINE_LIMIT, LOG_STRING_LIMIT, createLogger } from "../../src/chain/logger.ts";
+import { LOG_LINE_LIMIT, LOG_STRING_LIMIT, createLogger } from "../../src/chain/log/logger.ts";
 
 function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
   const lines: string[] = [];

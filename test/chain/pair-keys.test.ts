@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { derivePairKeys, x25519 } from "../../src/chain/pair-keys.ts";
-import { FrameCodec } from "../../src/chain/pbft-frames.ts";
+import { derivePairKeys, x25519 } from "../../src/chain/peer/pair-keys.ts";
+import { FrameCodec } from "../../src/chain/consensus/pbft/pbft-frames.ts";
 import { testIdentities } from "./helpers/fixtures.ts";
 
 function littleEndian(hex: string): bigint {

@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { derivePairKeys } from "../../src/chain/pair-keys.ts";
-import { FrameCodec } from "../../src/chain/pbft-frames.ts";
-import { PBFT_CHECKPOINT_INTERVAL } from "../../src/chain/pbft-consensus.ts";
+import { derivePairKeys } from "../../src/chain/peer/pair-keys.ts";
+import { FrameCodec } from "../../src/chain/consensus/pbft/pbft-frames.ts";
+import { PBFT_CHECKPOINT_INTERVAL } from "../../src/chain/consensus/pbft/pbft-consensus.ts";
 import { getJson, postRaw, startCluster, waitFor } from "./helpers/chain-cluster.ts";
 import type { TestCluster, TestNode } from "./helpers/chain-cluster.ts";
 

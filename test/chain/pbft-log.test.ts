@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { PbftLogFile } from "../../src/chain/pbft-log.ts";
+import { PbftLogFile } from "../../src/chain/consensus/pbft/pbft-log.ts";
 
 let dir: string;
 beforeEach(() => {

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { batchDigest } from "../../src/chain/pbft-messages.ts";
-import { decideNewView } from "../../src/chain/pbft-replica.ts";
+import { batchDigest } from "../../src/chain/consensus/pbft/pbft-messages.ts";
+import { decideNewView } from "../../src/chain/consensus/pbft/pbft-replica.ts";
 import { SimNetwork } from "./helpers/pbft-sim.ts";
 import type { SimNode } from "./helpers/pbft-sim.ts";
 

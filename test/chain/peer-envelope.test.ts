@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { openEnvelope, sealMessage } from "../../src/chain/peer-envelope.ts";
-import { PeerKeys } from "../../src/chain/peer-keys.ts";
+import { openEnvelope, sealMessage } from "../../src/chain/peer/peer-envelope.ts";
+import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
 import { testIdentities } from "./helpers/fixtures.ts";
 
 const identities = testIdentities(2);

@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { derivePairKeys } from "../../src/chain/pair-keys.ts";
-import { FrameCodec, screenFrameHead } from "../../src/chain/pbft-frames.ts";
-import { ENVELOPE_HEAD_BYTES, openEnvelope, screenEnvelopeHead, sealMessage } from "../../src/chain/peer-envelope.ts";
-import { PeerKeys } from "../../src/chain/peer-keys.ts";
+import { derivePairKeys } from "../../src/chain/peer/pair-keys.ts";
+import { FrameCodec, screenFrameHead } from "../../src/chain/consensus/pbft/pbft-frames.ts";
+import { ENVELOPE_HEAD_BYTES, openEnvelope, screenEnvelopeHead, sealMessage } from "../../src/chain/peer/peer-envelope.ts";
+import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
 import { testIdentities } from "./helpers/fixtures.ts";
 
 const identities = testIdentities(4);

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PeerKeys } from "../../src/chain/peer-keys.ts";
-import { signPeerGet, verifyPeerGet } from "../../src/chain/peer-get-auth.ts";
-import { createUrlSecretGate } from "../../src/chain/url-secret-gate.ts";
+import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
+import { signPeerGet, verifyPeerGet } from "../../src/chain/peer/peer-get-auth.ts";
+import { createUrlSecretGate } from "../../src/chain/rest/url-secret-gate.ts";
 import { parseUrlSecret } from "../../src/chain/node-config-validation.ts";
 import { newUrlSecret, URL_SECRET_PATTERN, withUrlSecret } from "../../src/lib/url-secret.ts";
 import { testIdentities } from "./helpers/fixtures.ts";

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { signPeerGet } from "../../src/chain/peer-get-auth.ts";
-import { PeerKeys } from "../../src/chain/peer-keys.ts";
+import { signPeerGet } from "../../src/chain/peer/peer-get-auth.ts";
+import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
 import { newUrlSecret } from "../../src/lib/url-secret.ts";
 import { EXAMPLE02_PATH, getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
 import type { TestCluster, TestNode } from "./helpers/chain-cluster.ts";

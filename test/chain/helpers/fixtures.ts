@@ -2,8 +2,8 @@
 import type { NodePeer } from "../../../src/lib/node-config.ts";
 import { generateNodeKeys } from "../../../src/lib/node-keys.ts";
 import type { NodeKeyPair } from "../../../src/lib/node-keys.ts";
-import { TX_TYPE } from "../../../src/chain/block.ts";
-import type { ChaincodeRef, Transaction } from "../../../src/chain/block.ts";
+import { TX_TYPE } from "../../../src/chain/ledger/block.ts";
+import type { ChaincodeRef, Transaction } from "../../../src/chain/ledger/block.ts";
 
 export interface TestIdentity {
   peer: NodePeer;

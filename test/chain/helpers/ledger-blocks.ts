@@ -5,9 +5,9 @@
  */
 import { appendFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { computeBlockHash, timestampFromMillis, timestampToMillis } from "../../../src/chain/block.ts";
-import type { Block, Transaction, TransactionResult } from "../../../src/chain/block.ts";
-import { PeerKeys } from "../../../src/chain/peer-keys.ts";
+import { computeBlockHash, timestampFromMillis, timestampToMillis } from "../../../src/chain/ledger/block.ts";
+import type { Block, Transaction, TransactionResult } from "../../../src/chain/ledger/block.ts";
+import { PeerKeys } from "../../../src/chain/peer/peer-keys.ts";
 import type { TestNode } from "./chain-cluster.ts";
 
 export function ledgerPath(node: TestNode): string {

@@ -6,14 +6,14 @@
  * can compare ledgers block by block.
  */
 import { createHash } from "node:crypto";
-import { derivePairKeys } from "../../../src/chain/pair-keys.ts";
-import { FrameCodec } from "../../../src/chain/pbft-frames.ts";
-import { PbftLog } from "../../../src/chain/pbft-log.ts";
-import { batchDigest, requestKey } from "../../../src/chain/pbft-messages.ts";
-import type { PbftBatch, PbftMessage, PbftRequest } from "../../../src/chain/pbft-messages.ts";
-import { PbftReplica } from "../../../src/chain/pbft-replica.ts";
-import type { BatchMode, ReplicaEnvironment, TransferTarget } from "../../../src/chain/pbft-replica.ts";
-import { PeerKeys } from "../../../src/chain/peer-keys.ts";
+import { derivePairKeys } from "../../../src/chain/peer/pair-keys.ts";
+import { FrameCodec } from "../../../src/chain/consensus/pbft/pbft-frames.ts";
+import { PbftLog } from "../../../src/chain/consensus/pbft/pbft-log.ts";
+import { batchDigest, requestKey } from "../../../src/chain/consensus/pbft/pbft-messages.ts";
+import type { PbftBatch, PbftMessage, PbftRequest } from "../../../src/chain/consensus/pbft/pbft-messages.ts";
+import { PbftReplica } from "../../../src/chain/consensus/pbft/pbft-replica.ts";
+import type { BatchMode, ReplicaEnvironment, TransferTarget } from "../../../src/chain/consensus/pbft/pbft-replica.ts";
+import { PeerKeys } from "../../../src/chain/peer/peer-keys.ts";
 import { testIdentities } from "./fixtures.ts";
 
 export function seededRandom(seed: number): () => number {

@@ -1,8 +1,8 @@
 import type { Chain } from "./chain.ts";
-import { errorMessage } from "./logger.ts";
-import type { Logger } from "./logger.ts";
-import type { PeerTransport } from "./peer-transport.ts";
-import { PEER_BODY_LIMIT, PUSH_BUDGET_BYTES, PUSH_ENVELOPE_BYTES } from "./size-limits.ts";
+import { errorMessage } from "../log/logger.ts";
+import type { Logger } from "../log/logger.ts";
+import type { PeerTransport } from "../peer/peer-transport.ts";
+import { PEER_BODY_LIMIT, PUSH_BUDGET_BYTES, PUSH_ENVELOPE_BYTES } from "../size-limits.ts";
 
 export interface FollowerFeedOptions {
   peerId: string;

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { canonicalJson } from "./canonical-json.ts";
-import type { ChaincodeRef } from "./block.ts";
+import { canonicalJson } from "../ledger/canonical-json.ts";
+import type { ChaincodeRef } from "../ledger/block.ts";
 import type { Chaincode } from "./chaincode.ts";
-import { example02Chaincode } from "./chaincodes/example02-chaincode.ts";
-import { mapChaincode } from "./chaincodes/map-chaincode.ts";
-import type { StateReader } from "./world-state.ts";
+import { example02Chaincode } from "./builtins/example02-chaincode.ts";
+import { mapChaincode } from "./builtins/map-chaincode.ts";
+import type { StateReader } from "../ledger/world-state.ts";
 
 export const CHAINCODE_KINDS = ["map", "example02"] as const;
 export type ChaincodeKind = (typeof CHAINCODE_KINDS)[number];

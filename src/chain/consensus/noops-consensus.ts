@@ -1,14 +1,14 @@
 import { clearImmediate, setImmediate } from "node:timers";
-import type { Block, Transaction } from "./block.ts";
-import { timestampFromMillis, timestampToMillis } from "./block.ts";
-import { BlockSync } from "./block-sync.ts";
+import type { Block, Transaction } from "../ledger/block.ts";
+import { timestampFromMillis, timestampToMillis } from "../ledger/block.ts";
+import { BlockSync } from "../ledger/block-sync.ts";
 import type { Consensus, ConsensusContext, ConsensusStatus, MessageReply, SubmitOutcome } from "./consensus.ts";
-import { BLOCKS_MESSAGE, FollowerFeed } from "./follower-feed.ts";
+import { BLOCKS_MESSAGE, FollowerFeed } from "../ledger/follower-feed.ts";
 import { LagWatch } from "./lag-watch.ts";
-import { errorMessage } from "./logger.ts";
-import type { PeerMessage } from "./peer-envelope.ts";
-import { MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
-import { parseBlock, parseTransaction } from "./wire-format.ts";
+import { errorMessage } from "../log/logger.ts";
+import type { PeerMessage } from "../peer/peer-envelope.ts";
+import { MAX_TRANSACTION_BYTES, encodedBytes } from "../size-limits.ts";
+import { parseBlock, parseTransaction } from "../peer/wire-format.ts";
 
 /** Message kind a follower uses to hand a transaction to the leader; the reply is a SubmitOutcome. */
 export const SUBMIT_MESSAGE = "submit";

@@ -1,5 +1,5 @@
-import { canonicalJson } from "./canonical-json.ts";
-import { clip } from "./clip.ts";
+import { canonicalJson } from "../ledger/canonical-json.ts";
+import { clip } from "../log/clip.ts";
 import type { PeerKeys } from "./peer-keys.ts";
 
 /** One node-to-node message; `kind` and `body` belong to the consensus plugin. */

@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { clip } from "./clip.ts";
+import { clip } from "../../log/clip.ts";
 import { parsePbftMessage, requestDigest } from "./pbft-messages.ts";
 import type { PbftMessage, PbftRequest } from "./pbft-messages.ts";
 

@@ -1,9 +1,9 @@
 import type { Block } from "./block.ts";
 import type { Chain } from "./chain.ts";
-import { errorMessage } from "./logger.ts";
-import type { Logger } from "./logger.ts";
-import type { PeerTransport } from "./peer-transport.ts";
-import { parseBlock } from "./wire-format.ts";
+import { errorMessage } from "../log/logger.ts";
+import type { Logger } from "../log/logger.ts";
+import type { PeerTransport } from "../peer/peer-transport.ts";
+import { parseBlock } from "../peer/wire-format.ts";
 
 export interface BlockSyncOptions {
   chain: Chain;

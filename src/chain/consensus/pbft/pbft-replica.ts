@@ -30,7 +30,7 @@
  * how a restarted replica learns the current view.
  */
 import { batchDigest, requestKey, viewChangeText } from "./pbft-messages.ts";
-import { encodedBytes } from "./size-limits.ts";
+import { encodedBytes } from "../../size-limits.ts";
 import type {
   CertEntry,
   Checkpoint,

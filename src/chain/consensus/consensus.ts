@@ -1,10 +1,10 @@
-import type { ConsensusMode, ConsensusPlugin, NodeConfig } from "../lib/node-config.ts";
-import type { Block, Transaction } from "./block.ts";
-import type { Chain } from "./chain.ts";
-import type { Logger } from "./logger.ts";
-import type { PeerMessage, RejectionReason } from "./peer-envelope.ts";
-import type { PeerKeys } from "./peer-keys.ts";
-import type { PeerTransport } from "./peer-transport.ts";
+import type { ConsensusMode, ConsensusPlugin, NodeConfig } from "../../lib/node-config.ts";
+import type { Block, Transaction } from "../ledger/block.ts";
+import type { Chain } from "../ledger/chain.ts";
+import type { Logger } from "../log/logger.ts";
+import type { PeerMessage, RejectionReason } from "../peer/peer-envelope.ts";
+import type { PeerKeys } from "../peer/peer-keys.ts";
+import type { PeerTransport } from "../peer/peer-transport.ts";
 
 /**
  * The seam between a node and its ordering protocol. A node hands every new transaction

@@ -1,16 +1,16 @@
 import process from "node:process";
-import type { NodeConfig } from "../lib/node-config.ts";
-import type { Chain } from "./chain.ts";
-import type { ChaincodeService } from "./chaincode-service.ts";
-import type { Consensus } from "./consensus.ts";
-import type { Logger } from "./logger.ts";
-import { FRAME_HEAD_BYTES, screenFrameHead } from "./pbft-frames.ts";
-import { ENVELOPE_HEAD_BYTES, REJECTION_REASONS, openEnvelope, screenEnvelopeHead } from "./peer-envelope.ts";
-import { verifyPeerGet } from "./peer-get-auth.ts";
-import type { RejectionReason } from "./peer-envelope.ts";
-import type { PeerKeys } from "./peer-keys.ts";
-import type { PeerReachability } from "./peer-reachability.ts";
-import { PAGE_BUDGET_BYTES } from "./size-limits.ts";
+import type { NodeConfig } from "../../lib/node-config.ts";
+import type { Chain } from "../ledger/chain.ts";
+import type { ChaincodeService } from "../chaincode/chaincode-service.ts";
+import type { Consensus } from "../consensus/consensus.ts";
+import type { Logger } from "../log/logger.ts";
+import { FRAME_HEAD_BYTES, screenFrameHead } from "../consensus/pbft/pbft-frames.ts";
+import { ENVELOPE_HEAD_BYTES, REJECTION_REASONS, openEnvelope, screenEnvelopeHead } from "../peer/peer-envelope.ts";
+import { verifyPeerGet } from "../peer/peer-get-auth.ts";
+import type { RejectionReason } from "../peer/peer-envelope.ts";
+import type { PeerKeys } from "../peer/peer-keys.ts";
+import type { PeerReachability } from "../peer/peer-reachability.ts";
+import { PAGE_BUDGET_BYTES } from "../size-limits.ts";
 import { createUrlSecretGate } from "./url-secret-gate.ts";
 
 export interface ApiRequest {

@@ -1,10 +1,10 @@
 import { Buffer } from "node:buffer";
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { clipStrings } from "./clip.ts";
+import { clipStrings } from "../log/clip.ts";
 import type { ApiHandler, ApiResponse, BodyScreen } from "./rest-api.ts";
-import type { Logger } from "./logger.ts";
-import { errorMessage } from "./logger.ts";
+import type { Logger } from "../log/logger.ts";
+import { errorMessage } from "../log/logger.ts";
 
 export interface HttpServerOptions {
   host: string;

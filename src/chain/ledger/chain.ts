@@ -3,13 +3,13 @@ import { join } from "node:path";
 import { computeBlockHash } from "./block.ts";
 import type { Block, ChaincodeRef, Timestamp, Transaction, TransactionResult, UnsignedBlock } from "./block.ts";
 import { canonicalJson } from "./canonical-json.ts";
-import type { ChaincodeResult } from "./chaincode.ts";
-import { executeBlock, executeTransaction, queryChaincode } from "./executor.ts";
+import type { ChaincodeResult } from "../chaincode/chaincode.ts";
+import { executeBlock, executeTransaction, queryChaincode } from "../chaincode/executor.ts";
 import { LedgerFile } from "./ledger-file.ts";
 import type { LedgerDurability } from "./ledger-file.ts";
-import type { Logger } from "./logger.ts";
-import { BLOCK_RESERVE_BYTES, MAX_BLOCK_BYTES, encodedBytes } from "./size-limits.ts";
-import { parseBlock } from "./wire-format.ts";
+import type { Logger } from "../log/logger.ts";
+import { BLOCK_RESERVE_BYTES, MAX_BLOCK_BYTES, encodedBytes } from "../size-limits.ts";
+import { parseBlock } from "../peer/wire-format.ts";
 import { StateOverlay, WorldState } from "./world-state.ts";
 
 export interface ChainOptions {

@@ -5,7 +5,7 @@
  * client with the key it shares with that replica. A batch is what one sequence number
  * orders; its digest is the SHA-256 of its canonical JSON.
  */
-import { canonicalJson, sha256Hex } from "./canonical-json.ts";
+import { canonicalJson, sha256Hex } from "../../ledger/canonical-json.ts";
 
 export interface PbftRequest {
   /** The node that took the request from its client. */

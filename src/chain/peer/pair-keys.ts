@@ -1,6 +1,6 @@
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, createPrivateKey, createPublicKey } from "node:crypto";
-import type { NodePeer } from "../lib/node-config.ts";
+import type { NodePeer } from "../../lib/node-config.ts";
 
 /**
  * Per-pair MAC keys, as PBFT's authenticators use them: every two members of a cluster

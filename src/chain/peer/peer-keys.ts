@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { createPrivateKey, createPublicKey, sign, verify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import type { NodePeer } from "../lib/node-config.ts";
+import type { NodePeer } from "../../lib/node-config.ts";
 
 /**
  * The cluster's identities: this node's Ed25519 signing key and every member's public key.

@@ -1,9 +1,9 @@
-import type { NodePeer } from "../lib/node-config.ts";
-import type { HttpClient, HttpResult } from "./http-client.ts";
+import type { NodePeer } from "../../lib/node-config.ts";
+import type { HttpClient, HttpResult } from "../rest/http-client.ts";
 import { sealMessage } from "./peer-envelope.ts";
 import { signPeerGet } from "./peer-get-auth.ts";
 import type { PeerKeys } from "./peer-keys.ts";
-import { PEER_REPLY_LIMIT } from "./size-limits.ts";
+import { PEER_REPLY_LIMIT } from "../size-limits.ts";
 
 /** A failure has `status` when the peer answered (with a non-2xx), none when it could not be reached. */
 export type SendOutcome = { ok: true; body: unknown } | { ok: false; error: string; status?: number };

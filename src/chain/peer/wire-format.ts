@@ -1,5 +1,5 @@
-import { TX_TYPE } from "./block.ts";
-import type { Block, ChaincodeRef, Timestamp, Transaction, TransactionResult, TxType } from "./block.ts";
+import { TX_TYPE } from "../ledger/block.ts";
+import type { Block, ChaincodeRef, Timestamp, Transaction, TransactionResult, TxType } from "../ledger/block.ts";
 
 /**
  * Shape checks for blocks and transactions that arrive from other nodes or from the

@@ -1,4 +1,4 @@
-import type { NodePeer } from "../lib/node-config.ts";
+import type { NodePeer } from "../../lib/node-config.ts";
 import type { PeerTransport } from "./peer-transport.ts";
 
 export interface PeerReachabilityOptions {

@@ -1,5 +1,5 @@
 import { createPublicKey } from "node:crypto";
-import type { NodePeer } from "../lib/node-config.ts";
+import type { NodePeer } from "../../lib/node-config.ts";
 import { computeBlockHash } from "./block.ts";
 import type { Block, UnsignedBlock } from "./block.ts";
 import { WorldState } from "./world-state.ts";

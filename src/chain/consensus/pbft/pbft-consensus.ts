@@ -1,22 +1,22 @@
 import { join } from "node:path";
-import type { Block, Transaction } from "./block.ts";
-import { computeBlockHash, timestampFromMillis, timestampToMillis } from "./block.ts";
-import type { Consensus, ConsensusContext, ConsensusStatus, FrameReceipt, MessageReply, SubmitOutcome } from "./consensus.ts";
-import { FrameLink } from "./frame-link.ts";
-import { HttpClient } from "./http-client.ts";
-import type { LogLevel } from "./logger.ts";
-import { LagWatch } from "./lag-watch.ts";
-import { errorMessage } from "./logger.ts";
-import { derivePairKeys } from "./pair-keys.ts";
+import type { Block, Transaction } from "../../ledger/block.ts";
+import { computeBlockHash, timestampFromMillis, timestampToMillis } from "../../ledger/block.ts";
+import type { Consensus, ConsensusContext, ConsensusStatus, FrameReceipt, MessageReply, SubmitOutcome } from "../consensus.ts";
+import { FrameLink } from "../../peer/frame-link.ts";
+import { HttpClient } from "../../rest/http-client.ts";
+import type { LogLevel } from "../../log/logger.ts";
+import { LagWatch } from "../lag-watch.ts";
+import { errorMessage } from "../../log/logger.ts";
+import { derivePairKeys } from "../../peer/pair-keys.ts";
 import { FrameCodec } from "./pbft-frames.ts";
 import { PbftLogFile } from "./pbft-log.ts";
 import { requestKey } from "./pbft-messages.ts";
 import type { PbftBatch } from "./pbft-messages.ts";
 import { PbftReplica } from "./pbft-replica.ts";
 import type { TransferTarget } from "./pbft-replica.ts";
-import type { PeerMessage } from "./peer-envelope.ts";
-import { MAX_BATCH_BYTES, MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
-import { parseBlock, parseTransaction } from "./wire-format.ts";
+import type { PeerMessage } from "../../peer/peer-envelope.ts";
+import { MAX_BATCH_BYTES, MAX_TRANSACTION_BYTES, encodedBytes } from "../../size-limits.ts";
+import { parseBlock, parseTransaction } from "../../peer/wire-format.ts";
 
 /** K: a checkpoint every this many sequence numbers. */
 export const PBFT_CHECKPOINT_INTERVAL = 32;

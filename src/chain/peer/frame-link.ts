@@ -1,9 +1,9 @@
 import { setImmediate } from "node:timers";
-import type { HttpClient } from "./http-client.ts";
-import type { Logger } from "./logger.ts";
-import type { FrameCodec } from "./pbft-frames.ts";
-import type { PbftMessage } from "./pbft-messages.ts";
-import { FRAME_BUDGET_BYTES } from "./size-limits.ts";
+import type { HttpClient } from "../rest/http-client.ts";
+import type { Logger } from "../log/logger.ts";
+import type { FrameCodec } from "../consensus/pbft/pbft-frames.ts";
+import type { PbftMessage } from "../consensus/pbft/pbft-messages.ts";
+import { FRAME_BUDGET_BYTES } from "../size-limits.ts";
 
 export interface FrameLinkOptions {
   peerId: string;

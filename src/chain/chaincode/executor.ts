@@ -1,5 +1,5 @@
-import { TX_TYPE } from "./block.ts";
-import type { ChaincodeRef, Transaction, TransactionResult } from "./block.ts";
+import { TX_TYPE } from "../ledger/block.ts";
+import type { ChaincodeRef, Transaction, TransactionResult } from "../ledger/block.ts";
 import { refuse } from "./chaincode.ts";
 import type { ChaincodeResult, ChaincodeStub } from "./chaincode.ts";
 import {
@@ -10,9 +10,9 @@ import {
   stateKeys,
 } from "./chaincode-registry.ts";
 import type { ChaincodeInstance } from "./chaincode-registry.ts";
-import { MAX_ERROR_CHARS, MAX_RESULT_BYTES, PER_TRANSACTION_RESERVE_BYTES, encodedBytes } from "./size-limits.ts";
-import { StateOverlay } from "./world-state.ts";
-import type { StateReader, StateWrites, WorldState } from "./world-state.ts";
+import { MAX_ERROR_CHARS, MAX_RESULT_BYTES, PER_TRANSACTION_RESERVE_BYTES, encodedBytes } from "../size-limits.ts";
+import { StateOverlay } from "../ledger/world-state.ts";
+import type { StateReader, StateWrites, WorldState } from "../ledger/world-state.ts";
 
 export interface BlockExecution {
   /** One per transaction executed: all of them, or the prefix that fits the byte budget. */

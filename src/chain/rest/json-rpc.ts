@@ -1,4 +1,4 @@
-import type { ChaincodeRef } from "./block.ts";
+import type { ChaincodeRef } from "../ledger/block.ts";
 
 /** JSON-RPC 2.0 error codes: the standard ones and Fabric 0.6's chaincode failures. */
 export const RPC_ERROR = {

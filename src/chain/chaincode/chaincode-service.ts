@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { TX_TYPE, timestampFromMillis } from "./block.ts";
-import type { Transaction, TxType } from "./block.ts";
-import type { Chain } from "./chain.ts";
+import { TX_TYPE, timestampFromMillis } from "../ledger/block.ts";
+import type { Transaction, TxType } from "../ledger/block.ts";
+import type { Chain } from "../ledger/chain.ts";
 import { instanceName, kindOfReference } from "./chaincode-registry.ts";
-import type { Consensus } from "./consensus.ts";
-import { RPC_ERROR, parseChaincodeCall } from "./json-rpc.ts";
-import type { ChaincodeCall, RpcError, RpcErrorCode, RpcId } from "./json-rpc.ts";
-import type { Logger } from "./logger.ts";
-import { MAX_TRANSACTION_BYTES, encodedBytes } from "./size-limits.ts";
+import type { Consensus } from "../consensus/consensus.ts";
+import { RPC_ERROR, parseChaincodeCall } from "../rest/json-rpc.ts";
+import type { ChaincodeCall, RpcError, RpcErrorCode, RpcId } from "../rest/json-rpc.ts";
+import type { Logger } from "../log/logger.ts";
+import { MAX_TRANSACTION_BYTES, encodedBytes } from "../size-limits.ts";
 
 export interface ChaincodeServiceOptions {
   chain: Chain;
