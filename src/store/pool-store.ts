@@ -259,8 +259,9 @@ export class PoolStore {
     });
   }
 
+  /** The clusters on the host, as the hosts row's trigger-kept count says (no row scan). */
   countClustersOnHost(hostId: string): number {
-    return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE host_id = ?").get<{ n: number }>([hostId])!.n;
+    return this.db.prepare("SELECT cluster_count AS n FROM hosts WHERE id = ?").get<{ n: number }>([hostId])?.n ?? 0;
   }
 
   // ---------------------------------------------------------------- clusters
@@ -334,9 +335,8 @@ export class PoolStore {
    * is the answer unless clusters were deleted; only then is the gap searched for.
    */
   private nextSlot(hostId: string): number {
-    const { n, top } = this.db
-      .prepare("SELECT COUNT(*) AS n, MAX(slot) AS top FROM clusters WHERE host_id = ?")
-      .get<{ n: number; top: number | null }>([hostId])!;
+    const n = this.countClustersOnHost(hostId);
+    const { top } = this.db.prepare("SELECT MAX(slot) AS top FROM clusters WHERE host_id = ?").get<{ top: number | null }>([hostId])!;
     if (top === null) return 0;
     if (top + 1 === n) return n;
     const gap = this.db

@@ -201,6 +201,41 @@ for (const [driverName, open] of drivers) {
       assert.ok(!store.leasePorts("machine", "E", 6, forGood)!.includes(9000), "without retryBlockedAfterMs a block stays");
     });
 
+    it("a host's cluster count follows every insert and delete, and a database from before it is counted at upgrade", () => {
+      const h = host(4);
+      const other = host(4);
+      ready(h.id, 3);
+      ready(other.id, 1);
+      const count = () => store.countClustersOnHost(h.id);
+      assert.equal(count(), 3);
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: true }).ok);
+      store.releaseCluster(store.listClusters({ user_id: "u" })[0]!.id);
+      store.replaceCluster(store.listClusters({ status: "deleting" })[0]!.id);
+      assert.equal(count() + store.countClustersOnHost(other.id), 4, "a recycle neither adds nor drops one");
+      store.deleteClusterRow(store.listClusters({ host_id: h.id })[0]!.id);
+      assert.equal(count() + store.countClustersOnHost(other.id), 3);
+      assert.equal(count(), store.listClusters({ host_id: h.id }).length);
+      assert.equal(store.countClustersOnHost("no-such-host"), 0);
+
+      store.close();
+      const file = join(dir, "v5.db");
+      const db = open(file);
+      db.transaction(() => {
+        for (const m of MIGRATIONS.slice(0, 5)) (typeof m === "string" ? db.exec(m) : m(db));
+        db.exec("PRAGMA user_version = 5");
+        db.prepare("INSERT INTO hosts (id, name, type, daemon_url, capacity, autofill, schedulable, log_level, status, create_ts) VALUES ('old', 'old', 'memory', '', 9, 0, 1, 'INFO', 'active', '')").run();
+        const add = db.prepare("INSERT INTO clusters (id, name, host_id, slot, consensus_plugin, consensus_mode, size, status, create_ts) VALUES (?, ?, 'old', ?, 'noops', '', 4, 'running', '')");
+        for (const slot of [0, 1, 3]) add.run([`c${slot}`, `old_${slot}`, slot]);
+      });
+      db.close();
+      store = new PoolStore({ db: recording(open(file), ran) });
+      assert.equal(store.countClustersOnHost("old"), 3);
+      const made = store.createCluster("old", noops);
+      assert.ok(made.ok);
+      assert.equal(made.cluster.name, "old_2", "the next slot is the gap, from the upgraded count");
+      assert.equal(store.countClustersOnHost("old"), 4);
+    });
+
     it("migrating a v2 database moves port leases from per-host domains into one ledger per machine; old blocks are due at once", () => {
       store.close();
       const file = join(dir, "v2.db");
