@@ -11,6 +11,7 @@ import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
 import { newUrlSecret } from "../../src/lib/url-secret.ts";
 import { EXAMPLE02_PATH, getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
 import type { TestCluster, TestNode } from "./helpers/chain-cluster.ts";
+import { fabricRequests } from "../helpers/url-secrets.ts";
 
 const secret = newUrlSecret();
 let cluster: TestCluster;
@@ -61,13 +62,7 @@ describe("a cluster with a URL secret", () => {
     const otherNode = other.node("vp0");
     assert.equal((await getJson(`${otherNode.clientUrl}/chain`)).status, 200, "the other cluster's secret opens its own node");
     const requests: Array<[string, RequestInit]> = [
-      ["/chain", {}],
-      ["/chain/blocks/0", {}],
-      ["/chain/blocks/1", {}],
-      [`/transactions/${txid}`, {}],
-      ["/network/peers", {}],
-      ["/status", {}],
-      ["/chaincode", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(rpc("query", "query", ["a"])) }],
+      ...fabricRequests(txid),
       ["/chaincode", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(rpc("invoke", "invoke", ["a", "b", "5"])) }],
       ["/chain", { method: "POST", body: "{}" }],
       ["/nope", {}],

@@ -115,15 +115,15 @@ export class DaemonProcess {
   }
 }
 
-/** A daemon config with one local host of `capacity`, autofill on, and a fast scheduler. */
-export function localHostToml(capacity: number): (ports: { listen: number; min: number; max: number }) => string {
+/** A daemon config with one local host of `capacity`, autofill on, and a fast scheduler; `more` as for daemonToml. */
+export function localHostToml(capacity: number, more: Parameters<typeof daemonToml>[1] = {}): (ports: { listen: number; min: number; max: number }) => string {
   return daemonToml(`
 [[hosts]]
 name = "local"
 type = "local"
 capacity = ${capacity}
 autofill = true
-`);
+`, more);
 }
 
 /**

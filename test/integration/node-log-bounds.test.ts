@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess, daemonToml } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
 
 const MiB = 1024 * 1024;
 /** A reply or log line that carries more than this much of a payload echoes it. */
@@ -72,13 +72,7 @@ describe("hostile requests to a local node", () => {
   let target: Target;
   before(async () => {
     // pbft, so that both /peer/message and /peer/frame are served.
-    d = await DaemonProcess.create(daemonToml(`
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 1
-autofill = true
-`, { tables: `[pool]\ntypes = [{ plugin = "pbft", mode = "classic", size = 4 }]` }));
+    d = await DaemonProcess.create(localHostToml(1, { tables: `[pool]\ntypes = [{ plugin = "pbft", mode = "classic", size = 4 }]` }));
     await d.start();
     target = await firstFreeNode(d);
     await waitFor("vp0 to write its log", () => size(target.logFile) > 0);
@@ -121,13 +115,7 @@ describe("node.log's size cap", () => {
   let d: DaemonProcess;
   let target: Target;
   before(async () => {
-    d = await DaemonProcess.create(daemonToml(`
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 1
-autofill = true
-`, { tables: `[local]\nnode_log_max_bytes = ${cap}` }));
+    d = await DaemonProcess.create(localHostToml(1, { tables: `[local]\nnode_log_max_bytes = ${cap}` }));
     await d.start();
     target = await firstFreeNode(d);
     await waitFor("vp0 to write its log", () => size(target.logFile) > 0);

@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
-import { daemonToml, DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
 import { runExample02, type Example02 } from "../helpers/example02.ts";
 import { answers, type ClusterUrls, everyRouteHidden, everyRouteOpen, secretOf } from "../helpers/url-secrets.ts";
 
@@ -106,13 +106,7 @@ describe("capability URLs on a local host, through a real daemon", () => {
 describe("with pool.url_secrets off", () => {
   let d: DaemonProcess;
   before(async () => {
-    d = await DaemonProcess.create(daemonToml(`
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 1
-autofill = true
-`, { tables: "[pool]\nurl_secrets = false" }));
+    d = await DaemonProcess.create(localHostToml(1, { tables: "[pool]\nurl_secrets = false" }));
     await d.start();
   });
   after(async () => d.destroy());
