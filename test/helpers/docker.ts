@@ -135,6 +135,11 @@ export class SecondDockerd {
       execFileSync("ip", ["addr", "add", "172.29.0.1/24", "dev", this.#bridge]);
       execFileSync("ip", ["link", "set", this.#bridge, "up"]);
     }
+    // In this network namespace the main engine owns iptables, and a second engine flushes the
+    // DOCKER, DOCKER-ISOLATION-STAGE-* and nat DOCKER chains as it starts: networks of the main
+    // engine that exist then (another test file's clusters) would lose their isolation and their
+    // published ports. Note the rules now and put back what the start removed.
+    const rulesBefore = iptablesRules();
     const log = openSync(join(this.#dir, "dockerd.log"), "a");
     this.#child = spawn(
       "dockerd",
@@ -153,6 +158,7 @@ export class SecondDockerd {
         return false;
       }
     }, 30_000);
+    restoreIptablesRules(rulesBefore);
   }
 
   /** Freezes the engine (SIGSTOP): it stops answering, as a hung or unreachable one would. */
@@ -194,6 +200,34 @@ export class SecondDockerd {
     const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(this.#dir));
     for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
     rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** Every rule of the filter and nat tables as `iptables-save` writes it, by table ("filter\t-A CHAIN ..."). */
+function iptablesRules(): Set<string> {
+  const rules = new Set<string>();
+  let table = "";
+  for (const line of execFileSync("iptables-save", ["-t", "filter"], { encoding: "utf8" }).concat(execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" })).split("\n")) {
+    if (line.startsWith("*")) table = line.slice(1);
+    else if (line.startsWith("-A ")) rules.add(`${table}\t${line}`);
+  }
+  return rules;
+}
+
+/**
+ * Inserts again each rule of `before` that is gone now, unless an interface it names is gone
+ * too (its network was removed meanwhile). Docker's rules carry no quoted arguments.
+ */
+function restoreIptablesRules(before: Set<string>): void {
+  const now = iptablesRules();
+  for (const rule of before) {
+    if (now.has(rule)) continue;
+    const [table, line] = rule.split("\t") as [string, string];
+    const [, chain, ...args] = line.split(" ");
+    const interfaces = args.filter((_, i) => args[i - 1] === "-i" || args[i - 1] === "-o");
+    if (!interfaces.every((name) => existsSync(`/sys/class/net/${name}`))) continue;
+    // Each chain Docker flushes ends in a catch-all RETURN that is still there: insert above it.
+    execFileSync("iptables", ["-t", table, "-I", chain!, "1", ...args]);
   }
 }
 
