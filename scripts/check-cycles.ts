@@ -14,7 +14,7 @@ const walk = (dir: string) => {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
-    else if (p.endsWith(".ts")) files.push(p);
+    else if (p.endsWith(".ts") || p.endsWith(".tsx")) files.push(p);
   }
 };
 walk(root);
@@ -31,7 +31,7 @@ for (const file of files) {
 const layer = (file: string): string => {
   const rel = relative(root, file);
   const top = rel.split("/")[0]!;
-  return top.endsWith(".ts") ? top.replace(/\.ts$/, "") : top;
+  return /\.tsx?$/.test(top) ? top.replace(/\.tsx?$/, "") : top;
 };
 // Which layers each layer may import.
 const ALLOWED: Record<string, string[]> = {
@@ -43,8 +43,10 @@ const ALLOWED: Record<string, string[]> = {
   drivers: ["drivers", "core", "lib"],
   services: ["services", "store", "drivers", "core", "lib"],
   api: ["api", "services", "store", "core", "lib"],
+  // The operator console: views and routes beside api/, reusing its input rules and the services.
+  console: ["console", "api", "services", "store", "core", "lib"],
   scheduler: ["scheduler", "lib"],
-  app: ["api", "core", "lib"],
+  app: ["api", "console", "core", "lib"],
   daemon: ["app", "api", "config", "core", "drivers", "lib", "scheduler", "services", "store"],
   // main picks the role: the daemon, the CLI, or (in the single executable) a chain node.
   main: ["config", "daemon", "lib", "app", "cli", "chain"],

@@ -16,12 +16,9 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
  * APIs; a front key opens /v2 only.
  */
 export function authenticate(options: AuthOptions, need: Role): MiddlewareHandler<AppEnv> {
-  const front = options.frontKeys.map(digest);
-  const operator = options.operatorKeys.map(digest);
-  const open = front.length === 0 && operator.length === 0;
-  const matches = (keys: Buffer[], given: Buffer) => keys.some((k) => timingSafeEqual(k, given));
+  const keys = keyMatcher(options);
   return async (c, next) => {
-    if (open) {
+    if (keys.open) {
       c.set("role", "operator");
       c.set("caller", "loopback");
       return next();
@@ -29,12 +26,33 @@ export function authenticate(options: AuthOptions, need: Role): MiddlewareHandle
     const header = c.req.header("authorization") ?? "";
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m) throw new ChainpoolError("UNAUTHORIZED", "authorization: missing Bearer API key");
-    const given = digest(m[1]!);
-    const role: Role | undefined = matches(operator, given) ? "operator" : matches(front, given) ? "front" : undefined;
-    if (!role) throw new ChainpoolError("UNAUTHORIZED", "authorization: API key not recognised");
-    if (need === "operator" && role !== "operator") throw new ChainpoolError("FORBIDDEN", "authorization: a front API key cannot call the operator API");
-    c.set("role", role);
-    c.set("caller", given.subarray(0, 8).toString("hex"));
+    const found = keys.match(m[1]!);
+    if (!found) throw new ChainpoolError("UNAUTHORIZED", "authorization: API key not recognised");
+    if (need === "operator" && found.role !== "operator") throw new ChainpoolError("FORBIDDEN", "authorization: a front API key cannot call the operator API");
+    c.set("role", found.role);
+    c.set("caller", found.caller);
     return next();
+  };
+}
+
+export interface KeyMatcher {
+  /** No keys configured: loopback only, every caller is the operator. */
+  open: boolean;
+  /** The role a key opens and who it is (a digest prefix, never the key); undefined for an unknown key. */
+  match(key: string): { role: Role; caller: string } | undefined;
+}
+
+/** The configured keys as digests, compared in constant time; the API and the console's sign-in share it. */
+export function keyMatcher(options: AuthOptions): KeyMatcher {
+  const front = options.frontKeys.map(digest);
+  const operator = options.operatorKeys.map(digest);
+  const matches = (keys: Buffer[], given: Buffer) => keys.some((k) => timingSafeEqual(k, given));
+  return {
+    open: front.length === 0 && operator.length === 0,
+    match(key) {
+      const given = digest(key);
+      const role: Role | undefined = matches(operator, given) ? "operator" : matches(front, given) ? "front" : undefined;
+      return role && { role, caller: given.subarray(0, 8).toString("hex") };
+    },
   };
 }

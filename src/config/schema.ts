@@ -107,6 +107,17 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  console: v.optional(
+    v.strictObject({
+      /** Whether the daemon serves the operator console at `/`. */
+      enabled: v.optional(v.boolean(), true),
+      /** A console session unused this long is signed out. */
+      session_idle_s: v.optional(seconds, 1800),
+      /** A console session ends this long after sign-in, however busy. */
+      session_max_s: v.optional(seconds, 43_200),
+    }),
+    {},
+  ),
   pool: v.optional(
     v.strictObject({
       types: v.optional(v.pipe(v.array(ConsensusTypeSchema), v.minLength(1)), [{ plugin: "noops", mode: "", size: 4 }]),

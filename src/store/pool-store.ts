@@ -15,6 +15,16 @@ import { migrate } from "./migrations.ts";
 import type { SqlDatabase, SqlValue } from "./sql.ts";
 
 /** Filters accepted by cluster listings; every key is optional and exact. */
+/** One host's clusters by what they are doing (PoolStore.clusterCountsByHost). */
+export interface HostClusterCounts {
+  held: number;
+  failed: number;
+  creating: number;
+  free: number;
+  other: number;
+  total: number;
+}
+
 export interface ClusterFilter {
   consensus_plugin?: string;
   consensus_mode?: string;
@@ -674,6 +684,48 @@ export class PoolStore {
   }
 
   // ---------------------------------------------------------------- stats
+
+  /**
+   * Applies per minute since `since` (ISO time), keyed by "YYYY-MM-DDTHH:MM" (UTC): those still
+   * held and those released since, each counted once (a release clears the cluster's apply_ts).
+   */
+  appliesPerMinute(since: string): Record<string, number> {
+    const rows = this.db
+      .prepare(
+        `SELECT k, SUM(n) AS n FROM (
+           SELECT substr(apply_ts, 1, 16) AS k, COUNT(*) AS n FROM clusters WHERE apply_ts >= ? GROUP BY k
+           UNION ALL
+           SELECT substr(apply_ts, 1, 16) AS k, COUNT(*) AS n FROM releases WHERE apply_ts >= ? GROUP BY k
+         ) GROUP BY k`,
+      )
+      .all<{ k: string; n: number }>([since, since]);
+    return Object.fromEntries(rows.map((r) => [r.k, r.n]));
+  }
+
+  /**
+   * Each host's clusters split for the console's capacity bars, every cluster in one part:
+   * held by a user; failed (free, health FAIL); creating (free, being made or remade); free
+   * (ready to hand out); other (stopped, or on their way out).
+   */
+  clusterCountsByHost(): Map<string, HostClusterCounts> {
+    const rows = this.db
+      .prepare(
+        `SELECT host_id,
+           SUM(user_id != '') AS held,
+           SUM(user_id = '' AND health = 'FAIL') AS failed,
+           SUM(user_id = '' AND health != 'FAIL' AND (status = 'creating' OR op IN ('create', 'recycle'))) AS creating,
+           SUM(user_id = '' AND status = 'running' AND health = 'OK' AND op IS NULL) AS free,
+           COUNT(*) AS total
+         FROM clusters GROUP BY host_id`,
+      )
+      .all<HostClusterCounts & { host_id: string }>();
+    return new Map(rows.map(({ host_id, ...counts }) => [host_id, { ...counts, other: counts.total - counts.held - counts.failed - counts.creating - counts.free }]));
+  }
+
+  /** How many releases happened at or after `since` (ISO time). */
+  releasedSince(since: string): number {
+    return this.db.prepare("SELECT COUNT(*) AS n FROM releases WHERE release_ts >= ?").get<{ n: number }>([since])!.n;
+  }
 
   stats(): PoolStats {
     const group = (sql: string): Record<string, number> =>

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { badRequest } from "../../core/errors.ts";
 import { HOST_TYPES } from "../../core/types.ts";
 import { describeValue, isPlainObject } from "../../core/values.ts";
-import type { HostPatch } from "../../store/pool-store.ts";
+import type { HostPatch, NewHost } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
 import { ok } from "../envelope.ts";
 import { boolField, choiceField, definedOnly, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
@@ -48,6 +48,24 @@ function aliasWorkerApi(input: Record<string, unknown>): void {
   delete input["worker_api"];
 }
 
+/**
+ * The fields of a new host, checked as POST /api/host checks them (the console's form goes
+ * through here too); the host type's own rules are the host service's.
+ */
+export function parseNewHost(input: Record<string, unknown>): NewHost {
+  onlyKeys(input, HOST_FIELDS, "host field");
+  aliasWorkerApi(input);
+  return parseInput(AddSchema, input);
+}
+
+/** The id and changed fields of a host update, checked as PUT /api/host checks them. */
+export function parseHostUpdate(input: Record<string, unknown>): { id: string; patch: HostPatch } {
+  onlyKeys(input, ["id", ...HOST_FIELDS.filter((f) => f !== "type")], "host field");
+  aliasWorkerApi(input);
+  const { id, ...rest } = parseInput(UpdateSchema, input);
+  return { id, patch: definedOnly(rest) };
+}
+
 export const hosts = new Hono<AppEnv>();
 
 /** GET /api/hosts */
@@ -65,10 +83,7 @@ hosts.get("/host/:id", (c) => {
 
 /** POST /api/host: add a host; answers it with 201. */
 hosts.post("/host", async (c) => {
-  const input = await readInput(c);
-  onlyKeys(input, HOST_FIELDS, "host field");
-  aliasWorkerApi(input);
-  const spec = parseInput(AddSchema, input);
+  const spec = parseNewHost(await readInput(c));
   const { hosts: svc, watchdog } = c.var.services;
   const host = svc.add(spec);
   if (host.autofill) watchdog.autofill();
@@ -77,11 +92,7 @@ hosts.post("/host", async (c) => {
 
 /** PUT /api/host {id, fields to change} */
 hosts.put("/host", async (c) => {
-  const input = await readInput(c);
-  onlyKeys(input, ["id", ...HOST_FIELDS.filter((f) => f !== "type")], "host field");
-  aliasWorkerApi(input);
-  const { id, ...rest } = parseInput(UpdateSchema, input);
-  const patch: HostPatch = definedOnly(rest);
+  const { id, patch } = parseHostUpdate(await readInput(c));
   const { hosts: svc, store, watchdog } = c.var.services;
   const host = await svc.update(id, patch);
   if (host.autofill) watchdog.autofill();

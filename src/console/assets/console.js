@@ -1,0 +1,95 @@
+// chainpool console: live updates and the overview's chart. Plain JavaScript, no build step;
+// served by the daemon (src/console/assets), like everything this page loads.
+"use strict";
+(function () {
+  var main = document.getElementById("main");
+  var status = document.getElementById("live-status");
+  if (!main || !status) return;
+
+  // ---------------------------------------------------------------- chart (overview)
+  var chart = null;
+  function drawChart(box) {
+    if (typeof uPlot === "undefined") return;
+    fetch(box.getAttribute("data-chart"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d) return;
+        var data = [d.t, d.free, d.applies];
+        var width = Math.max(240, box.clientWidth || 600);
+        if (chart && chart.root.parentNode === box) {
+          chart.setData(data);
+          return;
+        }
+        if (chart) chart.destroy();
+        box.textContent = "";
+        chart = new uPlot({
+          width: width,
+          height: 220,
+          series: [
+            {},
+            { label: "Free clusters", stroke: "#1f6feb", width: 2, scale: "n" },
+            { label: "Applies / min", stroke: "#b35900", width: 2, scale: "n", paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined, fill: "rgba(179,89,0,0.25)" },
+          ],
+          axes: [{}, { scale: "n" }],
+          scales: { n: { range: function (u, min, max) { return [0, Math.max(4, max)]; } } },
+        }, data, box);
+      })
+      .catch(function () {});
+  }
+  window.addEventListener("resize", function () {
+    if (chart) chart.setSize({ width: Math.max(240, chart.root.parentNode.clientWidth), height: 220 });
+  });
+
+  // ---------------------------------------------------------------- live refresh
+  var refreshing = false;
+  var again = false;
+  function refresh() {
+    if (main.getAttribute("data-live") !== "on") return;
+    if (refreshing) { again = true; return; }
+    refreshing = true;
+    fetch(location.pathname + location.search, { headers: { "x-console-fragment": "main" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401 || r.redirected) { location.reload(); return null; }
+        return r.ok ? r.text() : null;
+      })
+      .then(function (html) {
+        if (html === null) return;
+        // Keep the chart and the element that has focus: a refresh must not move the keyboard user.
+        var focusedId = document.activeElement && document.activeElement.id;
+        var box = document.getElementById("pool-chart");
+        main.innerHTML = html;
+        var placeholder = document.getElementById("pool-chart");
+        if (box && placeholder && chart) placeholder.replaceWith(box);
+        if (focusedId) {
+          var f = document.getElementById(focusedId);
+          if (f) f.focus();
+        }
+        var newBox = document.getElementById("pool-chart");
+        if (newBox) drawChart(newBox);
+        document.body.setAttribute("data-refreshed", String(Date.now()));
+      })
+      .catch(function () {})
+      .then(function () {
+        refreshing = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  function connect() {
+    if (typeof EventSource === "undefined") return;
+    var source = new EventSource("/console/live");
+    source.addEventListener("hello", function () {
+      status.textContent = "Live";
+      status.className = "live-status on";
+    });
+    source.addEventListener("change", refresh);
+    source.onerror = function () {
+      status.textContent = "Reconnecting…";
+      status.className = "live-status off";
+    };
+  }
+
+  var box = document.getElementById("pool-chart");
+  if (box) drawChart(box);
+  connect();
+})();

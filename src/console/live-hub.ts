@@ -1,0 +1,76 @@
+/**
+ * The console's one subscription to the daemon's change feed, shared by every open tab:
+ * however many tabs are open, the daemon's feed has one listener here, and a burst of changes
+ * reaches each tab as one "change" message per interval, not one per change. Each tab then
+ * refetches what it shows (server-rendered, so the page and a refresh never disagree).
+ */
+
+/** Where changes come from: the daemon's event feed (services/event-feed.ts). */
+export interface ChangeSource {
+  subscribe(listener: (event: unknown) => void): () => void;
+}
+
+export interface LiveHubOptions {
+  source: ChangeSource;
+  /** Shortest time between two messages to the tabs; changes within it are sent as one. */
+  minIntervalMs?: number;
+  /** Called once per message sent (the console samples the pool's size for its chart there). */
+  onFlush?: () => void;
+}
+
+export type LiveClient = (message: { changes: number }) => void;
+
+export class LiveHub {
+  readonly #clients = new Set<LiveClient>();
+  readonly #minIntervalMs: number;
+  readonly #onFlush: (() => void) | undefined;
+  readonly #unsubscribe: () => void;
+  #pending = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(options: LiveHubOptions) {
+    this.#minIntervalMs = options.minIntervalMs ?? 250;
+    this.#onFlush = options.onFlush;
+    this.#unsubscribe = options.source.subscribe(() => this.#changed());
+  }
+
+  /** Adds a tab; answers the function that removes it. */
+  connect(client: LiveClient): () => void {
+    this.#clients.add(client);
+    return () => this.#clients.delete(client);
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  #changed(): void {
+    this.#pending++;
+    if (this.#timer || this.#closed) return;
+    this.#timer = setTimeout(() => this.#flush(), this.#minIntervalMs);
+    this.#timer.unref?.();
+  }
+
+  #flush(): void {
+    this.#timer = undefined;
+    const changes = this.#pending;
+    this.#pending = 0;
+    if (changes === 0 || this.#closed) return;
+    try {
+      this.#onFlush?.();
+    } catch {
+      // The chart's sample is a nicety; a failed one (database closing) must not stop the tabs' messages.
+    }
+    for (const client of this.#clients) client({ changes });
+  }
+
+  /** Idempotent: stops listening to the feed and drops the tabs. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#unsubscribe();
+    this.#clients.clear();
+  }
+}

@@ -1,0 +1,244 @@
+/** @jsxImportSource hono/jsx */
+import type { Cluster, Host, ReleasedCluster } from "../../core/types.ts";
+import { duration, secondsSince, shortTime, typeLabel } from "./format.ts";
+import { Csrf } from "./layout.tsx";
+
+export const CLUSTER_VIEWS = [
+  { id: "active", label: "Active" },
+  { id: "in-use", label: "In use" },
+  { id: "released", label: "Released" },
+] as const;
+export type ClusterViewId = (typeof CLUSTER_VIEWS)[number]["id"];
+
+/** The states the overview's tiles link to; one cluster can be in one only. */
+export const CLUSTER_STATES = ["free", "held", "creating", "failing", "stopped", "deleting"] as const;
+export type ClusterState = (typeof CLUSTER_STATES)[number];
+
+export function clusterState(c: Cluster): ClusterState {
+  if (c.user_id !== "") return "held";
+  if (c.health === "FAIL") return "failing";
+  if (c.status === "creating" || c.op === "create" || c.op === "recycle") return "creating";
+  if (c.status === "deleting") return "deleting";
+  if (c.status === "stopped") return "stopped";
+  return c.status === "running" && c.health === "OK" && c.op === null ? "free" : "creating";
+}
+
+export interface ClusterFilters {
+  host: string;
+  state: string;
+  type: string;
+  user: string;
+  since: string;
+}
+
+/** What each cluster action can do now ("" = it can), so that a button that cannot apply is disabled. */
+export function clusterActions(c: Cluster) {
+  const busy = c.op !== null ? `${c.op} in progress` : "";
+  const gone = c.status === "deleting" ? "the cluster is being removed" : "";
+  return {
+    start: gone || busy || (c.status !== "stopped" ? "the cluster is not stopped" : ""),
+    stop: gone || busy || (c.status !== "running" ? "the cluster is not running" : ""),
+    restart: gone || busy || (c.status !== "running" && c.status !== "stopped" ? "the cluster is not made yet" : ""),
+    release: gone || (c.user_id === "" ? "no user holds the cluster" : ""),
+    delete: gone,
+  };
+}
+
+export function ClusterTabs(props: { view: ClusterViewId }) {
+  return (
+    <nav aria-label="Cluster lists" class="tabs">
+      <ul>
+        {CLUSTER_VIEWS.map((v) => (
+          <li>
+            <a href={`/clusters?view=${v.id}`} aria-current={props.view === v.id ? "page" : undefined}>
+              {v.label}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+export function ClusterFilterForm(props: { view: ClusterViewId; filters: ClusterFilters; hosts: Host[]; types: string[] }) {
+  const f = props.filters;
+  return (
+    <form method="get" action="/clusters" class="filters" role="search" aria-label="Filter clusters">
+      <input type="hidden" name="view" value={props.view} />
+      <div>
+        <label for="q-host">Host</label>
+        <select id="q-host" name="host">
+          <option value="">any</option>
+          {props.hosts.map((h) => (
+            <option value={h.id} selected={f.host === h.id}>
+              {h.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      {props.view === "active" && (
+        <div>
+          <label for="q-state">State</label>
+          <select id="q-state" name="state">
+            <option value="">any</option>
+            {CLUSTER_STATES.map((s) => (
+              <option value={s} selected={f.state === s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {props.view !== "released" && (
+        <div>
+          <label for="q-type">Type</label>
+          <select id="q-type" name="type">
+            <option value="">any</option>
+            {props.types.map((t) => (
+              <option value={t} selected={f.type === t}>
+                {t.split("/").filter(Boolean).join("/")}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {props.view !== "active" && (
+        <div>
+          <label for="q-user">User</label>
+          <input id="q-user" name="user" value={f.user} autocomplete="off" />
+        </div>
+      )}
+      {props.view === "released" && (
+        <div>
+          <label for="q-since">Released</label>
+          <select id="q-since" name="since">
+            <option value="">any time</option>
+            <option value="today" selected={f.since === "today"}>
+              today (UTC)
+            </option>
+          </select>
+        </div>
+      )}
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
+export function ClusterActionForms(props: { cluster: Cluster; csrf: string; back: string }) {
+  const c = props.cluster;
+  const why = clusterActions(c);
+  const id = encodeURIComponent(c.id);
+  const act = (action: keyof typeof why, label: string, danger = false) => (
+    <form method="post" action={`/clusters/${id}/${action}`}>
+      <Csrf token={props.csrf} />
+      <input type="hidden" name="back" value={props.back} />
+      <button type="submit" class={`small${danger ? " danger" : ""}`} disabled={why[action] !== ""} title={why[action] || `${label} ${c.name}`} aria-label={`${label} ${c.name}`}>
+        {label}
+      </button>
+    </form>
+  );
+  return (
+    <div class="actions">
+      {act("start", "Start")}
+      {act("stop", "Stop")}
+      {act("restart", "Restart")}
+      {act("release", "Release", true)}
+      {act("delete", "Delete", true)}
+    </div>
+  );
+}
+
+export function ActiveTable(props: { clusters: Cluster[]; hosts: Map<string, Host>; csrf: string; back: string; inUse: boolean; now: number; truncated: number }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">{props.inUse ? "Clusters in use" : "Active clusters"}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Cluster</th>
+            <th scope="col">Host</th>
+            <th scope="col">Type</th>
+            <th scope="col">State</th>
+            <th scope="col">Health</th>
+            <th scope="col">User</th>
+            <th scope="col">{props.inUse ? "Applied (held for)" : "Applied"}</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.clusters.length === 0 && (
+            <tr>
+              <td colspan={8}>No clusters match.</td>
+            </tr>
+          )}
+          {props.clusters.map((c) => (
+            <tr data-cluster={c.id}>
+              <th scope="row">
+                <a href={`/clusters/${encodeURIComponent(c.id)}`}>{c.name}</a>
+              </th>
+              <td>{props.hosts.get(c.host_id)?.name ?? c.host_id}</td>
+              <td>{typeLabel(c.consensus_plugin, c.consensus_mode, c.size)}</td>
+              <td>
+                {clusterState(c)}
+                {c.op ? ` (${c.op})` : ""}
+              </td>
+              <td>
+                <span class={`badge ${c.health === "OK" ? "good" : c.health === "FAIL" ? "bad" : ""}`}>{c.health || "unknown"}</span>
+              </td>
+              <td>{c.user_id}</td>
+              <td>
+                {shortTime(c.apply_ts)}
+                {c.apply_ts && props.inUse ? ` (${duration(secondsSince(c.apply_ts, props.now))})` : ""}
+              </td>
+              <td>
+                <ClusterActionForms cluster={c} csrf={props.csrf} back={props.back} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {props.truncated > 0 && <p class="help">{props.truncated} more not shown; narrow the filters.</p>}
+    </div>
+  );
+}
+
+export function ReleasedTable(props: { rows: ReleasedCluster[]; hosts: Map<string, Host> }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">Released clusters</caption>
+        <thead>
+          <tr>
+            <th scope="col">User</th>
+            <th scope="col">Cluster</th>
+            <th scope="col">Host</th>
+            <th scope="col">Type</th>
+            <th scope="col">Applied</th>
+            <th scope="col">Released</th>
+            <th scope="col" class="num">
+              Held for
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.length === 0 && (
+            <tr>
+              <td colspan={7}>No releases match.</td>
+            </tr>
+          )}
+          {props.rows.map((r) => (
+            <tr>
+              <td>{r.user_id}</td>
+              <td class="mono">{r.cluster_name}</td>
+              <td>{props.hosts.get(r.host_id)?.name ?? r.host_id}</td>
+              <td>{typeLabel(r.consensus_plugin, r.consensus_mode, r.size)}</td>
+              <td>{shortTime(r.apply_ts)}</td>
+              <td>{shortTime(r.release_ts)}</td>
+              <td class="num">{duration(r.duration_s)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
