@@ -20,6 +20,7 @@ import { VERSION } from "./lib/version.ts";
 import { Scheduler } from "./scheduler/scheduler.ts";
 import type { ServiceDeps } from "./services/deps.ts";
 import { DriverRegistry } from "./services/drivers.ts";
+import { EventFeed } from "./services/event-feed.ts";
 import { HostService } from "./services/hosts.ts";
 import { LocalNodes, type NodeCount } from "./services/local-nodes.ts";
 import { PoolService } from "./services/pool.ts";
@@ -79,7 +80,12 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const logger = options.logger ?? createLogger({ level: config.log_level, ...(config.log_json !== undefined && { json: config.log_json }) });
   const dataDir = resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true });
-  const store = new PoolStore({ db: openDatabase(join(dataDir, "chainpool.db"), config.sqlite_driver), urlSecrets: config.pool.url_secrets });
+  const store = new PoolStore({
+    db: openDatabase(join(dataDir, "chainpool.db"), config.sqlite_driver),
+    urlSecrets: config.pool.url_secrets,
+    events: { keepCount: config.events.keep, keepMs: config.events.keep_days * 86_400_000 },
+  });
+  const events = new EventFeed({ log: store.events, logger });
 
   const nodeCommand = config.local.node_command.length > 0 ? config.local.node_command : defaultNodeCommand();
   const subnets = subnetPool(config.docker.subnet_pool, config.docker.subnet_prefix);
@@ -154,7 +160,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const watchdog = new Watchdog(deps, hosts);
   const localNodes = new LocalNodes({ store, root: join(dataDir, "clusters"), logger });
   const shutdown = new Shutdown({ dataDir, localNodes });
-  const services: Services = { pool, hosts, watchdog, shutdown, store, logger, version: VERSION };
+  const services: Services = { pool, hosts, watchdog, shutdown, events, store, logger, version: VERSION };
 
   // Hosts named in the config are registered once; after that the database is the truth.
   for (const [i, seed] of config.hosts.entries()) {
@@ -190,6 +196,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
       { name: "cluster-health", everySeconds: s.health_check_s, run: () => watchdog.checkClusters() },
       { name: "autofill", everySeconds: s.autofill_s, run: () => watchdog.autofill() },
       { name: "sweep", everySeconds: s.sweep_s, run: () => watchdog.sweep() },
+      // The count bound is kept as events are written; the age bound needs a look now and then.
+      { name: "event-trim", everySeconds: 600, run: () => void store.events.trim() },
     ],
   });
 
@@ -211,6 +219,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     close(closeOptions = {}) {
       closing ??= (async () => {
         const deadline = Date.now() + (closeOptions.graceMs ?? Number.POSITIVE_INFINITY);
+        events.close(); // open event streams end, so that no request keeps the listener waiting
         const jobs = scheduler.stop(); // no new job from here on
         const left = await reconciler.close(closeOptions);
         if (left.length > 0) logger.warn("operations in flight left for the next start", { clusters: left });

@@ -144,6 +144,8 @@ async function serve(argv: readonly string[]): Promise<void> {
       logger.error("shutdown took too long; exiting", { limit_ms: HARD_LIMIT_MS });
       process.exit(1);
     }, HARD_LIMIT_MS).unref();
+    // Event streams never finish on their own: end them, or they would hold the drain to its limit.
+    daemon.services.events.close();
     // No new connections; idle keep-alive connections close now, busy ones after their reply.
     const drained = new Promise<boolean>((done) => server.close(() => done(true)));
     server.closeIdleConnections();

@@ -1,3 +1,4 @@
+import type { EventFeed } from "../services/event-feed.ts";
 import type { HostService } from "../services/hosts.ts";
 import type { PoolService } from "../services/pool.ts";
 import type { Shutdown } from "../services/shutdown.ts";
@@ -12,6 +13,8 @@ export interface Services {
   hosts: HostService;
   watchdog: Watchdog;
   shutdown: Shutdown;
+  /** What the daemon did: history and live events (GET /api/events, the console). */
+  events: EventFeed;
   store: PoolStore;
   logger: Logger;
   version: string;

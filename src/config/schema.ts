@@ -89,6 +89,18 @@ export const ConfigSchema = v.strictObject({
       apply_rate_per_key: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
       /** Whether /v2 answers show each cluster's host daemon_url (and worker_api), as Cello's did; false answers them as "". */
       show_daemon_url: v.optional(v.boolean(), true),
+      /** Bearer keys that open GET /metrics only (a scraper's); operator keys open it too. */
+      metrics_keys: v.optional(v.array(v.pipe(v.string(), v.minLength(16, "an API key has at least 16 characters"))), []),
+    }),
+    {},
+  ),
+  /** The event log (GET /api/events, the console): its bounds. */
+  events: v.optional(
+    v.strictObject({
+      /** Most events kept. */
+      keep: v.optional(v.pipe(positiveInt, v.minValue(100, "events.keep must be at least 100")), 10_000),
+      /** Events older than this many days are dropped. */
+      keep_days: v.optional(v.pipe(v.number(), v.minValue(0.01)), 7),
     }),
     {},
   ),

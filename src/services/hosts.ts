@@ -69,16 +69,23 @@ export class HostService {
     const host = this.get(id);
     if (host.status !== "active") throw new ChainpoolError("HOST_UNAVAILABLE", `host ${id} is inactive`);
     const made: Cluster[] = [];
-    for (;;) {
-      const type = this.#leastUsedType(host);
-      if (!type) {
-        this.#d.logger.warn("no pool consensus type runs on this host", { host: host.name, types: this.#d.poolTypes });
-        break;
+    const { store } = this.#d;
+    // One transaction: the clusters and the event that says so are written together.
+    store.db.transaction(() => {
+      for (;;) {
+        const type = this.#leastUsedType(host);
+        if (!type) {
+          this.#d.logger.warn("no pool consensus type runs on this host", { host: host.name, types: this.#d.poolTypes });
+          break;
+        }
+        const result = store.createCluster(host.id, type);
+        if (!result.ok) break;
+        made.push(result.cluster);
       }
-      const result = this.#d.store.createCluster(host.id, type);
-      if (!result.ok) break;
-      made.push(result.cluster);
-    }
+      if (made.length > 0) {
+        store.events.record({ kind: "host.filled", host_id: host.id, message: `host ${host.name} filled up: ${made.length} clusters being created`, data: { created: made.length } });
+      }
+    });
     if (made.length > 0) {
       this.#d.logger.info("host filled up", { host: host.name, created: made.length });
       this.#d.reconciler.kick();
@@ -104,8 +111,14 @@ export class HostService {
    */
   async reset(id: string): Promise<string[]> {
     const host = this.get(id);
-    const ids = this.#d.store.listClusters({ host_id: id }).map((c) => c.id);
-    for (const cid of ids) this.#d.store.markForDelete(cid);
+    const { store } = this.#d;
+    // The intent (every row marked, and the event) in one transaction, before the driver acts.
+    const ids = store.db.transaction(() => {
+      const all = store.listClusters({ host_id: id }).map((c) => c.id);
+      for (const cid of all) store.markForDelete(cid);
+      store.events.record({ level: "warn", kind: "host.reset", host_id: id, message: `host ${host.name} reset: all ${all.length} clusters deleted`, data: { clusters: all.length } });
+      return all;
+    });
     try {
       await this.#d.drivers.get(host).resetHost();
     } catch (err) {

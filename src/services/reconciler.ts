@@ -149,6 +149,15 @@ export class Reconciler {
       const delay = Math.min(30_000, 500 * 2 ** (fails - 1));
       this.#backoff.set(id, { until: Date.now() + delay, fails });
       log.error("cluster operation failed; will retry", { err, retry_in_ms: delay });
+      this.#o.store.events.record({
+        level: "warn",
+        kind: "cluster.op_failed",
+        host_id: cluster.host_id,
+        cluster_id: id,
+        user_id: cluster.user_id,
+        message: `cluster ${cluster.name}: ${cluster.op} failed (retry in ${Math.round(delay / 1000)} s): ${(err as Error).message}`,
+        data: { op: cluster.op, error: (err as Error).message, retry_in_ms: delay, failures: fails },
+      });
       throw err;
     }
   }

@@ -32,7 +32,7 @@ export function openBetterSqlite3(file: string): SqlDatabase {
     driver: "better-sqlite3",
     exec,
     prepare,
-    transaction: makeTransaction(prepare),
+    ...makeTransaction(prepare),
     async backup(target) {
       await db.backup(target);
     },

@@ -138,6 +138,24 @@ export const MIGRATIONS: readonly Migration[] = [
     UPDATE hosts SET cluster_count = cluster_count + 1 WHERE id = NEW.host_id;
   END;
   `,
+  // v7: what the daemon did (store/event-log.ts), for /api/events, the console and operators.
+  // ids are rowids: the log is trimmed from its old end and never loses its newest row, so
+  // they only ever increase. Warnings get their own index: the console's warnings-only view
+  // and a warnings_only feed read them without walking every event.
+  `
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    level TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    host_id TEXT,
+    cluster_id TEXT,
+    user_id TEXT,
+    message TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX events_warn ON events(id) WHERE level = 'warn';
+  `,
 ];
 
 export function migrate(db: SqlDatabase): number {

@@ -54,7 +54,7 @@ export function openNodeSqlite(file: string): SqlDatabase {
     driver: "node:sqlite",
     exec,
     prepare,
-    transaction: makeTransaction(prepare),
+    ...makeTransaction(prepare),
     async backup(target) {
       if (mod.backup) {
         await mod.backup(db, target);

@@ -9,8 +9,10 @@ import type {
   HostType,
   ReleasedCluster,
 } from "../core/types.ts";
+import type { EventKind } from "../core/events.ts";
 import { newId, nowIso } from "../lib/ids.ts";
 import { newUrlSecret } from "../lib/url-secret.ts";
+import { EventLog } from "./event-log.ts";
 import { migrate } from "./migrations.ts";
 import type { SqlDatabase, SqlValue } from "./sql.ts";
 
@@ -150,6 +152,14 @@ const toHost = (r: HostRow): Host => ({
   create_ts: r.create_ts,
 });
 
+/** The event a finished op records (create, delete and recycle record their own). */
+const FINISHED_OP_EVENTS: Partial<Record<ClusterOp, EventKind>> = {
+  start: "cluster.started",
+  stop: "cluster.stopped",
+  restart: "cluster.restarted",
+  rotate: "cluster.secret_rotated",
+};
+
 const FILTER_COLUMNS = ["consensus_plugin", "consensus_mode", "size", "user_id", "host_id", "status", "health"] as const;
 
 /**
@@ -158,6 +168,8 @@ const FILTER_COLUMNS = ["consensus_plugin", "consensus_mode", "size", "user_id",
  */
 export class PoolStore {
   readonly db: SqlDatabase;
+  /** What the daemon did; each method below that changes state records its event in its own transaction. */
+  readonly events: EventLog;
   readonly #clock: () => number;
   readonly #urlSecrets: boolean;
 
@@ -167,11 +179,14 @@ export class PoolStore {
     clock?: () => number;
     /** Whether each new cluster (and each recycled successor) gets a fresh URL secret: `pool.url_secrets`, default true. */
     urlSecrets?: boolean;
+    /** Bounds of the event log: most events kept (default 10,000) and their oldest age in ms (default 7 days). */
+    events?: { keepCount?: number; keepMs?: number };
   }) {
     this.db = options.db;
     this.#clock = options.clock ?? Date.now;
     this.#urlSecrets = options.urlSecrets ?? true;
     migrate(this.db);
+    this.events = new EventLog({ db: this.db, clock: this.#clock, ...options.events });
   }
 
   close(): void {
@@ -209,14 +224,17 @@ export class PoolStore {
   }
 
   insertHost(h: NewHost): Host {
-    const id = newId();
-    this.db
-      .prepare(
-        `INSERT INTO hosts (id, name, type, daemon_url, capacity, autofill, schedulable, log_level, status, params, create_ts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
-      )
-      .run([id, h.name, h.type, h.daemon_url, h.capacity, h.autofill ? 1 : 0, h.schedulable ? 1 : 0, h.log_level, JSON.stringify(h.params), nowIso()]);
-    return this.getHost(id)!;
+    return this.db.transaction(() => {
+      const id = newId();
+      this.db
+        .prepare(
+          `INSERT INTO hosts (id, name, type, daemon_url, capacity, autofill, schedulable, log_level, status, params, create_ts)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)`,
+        )
+        .run([id, h.name, h.type, h.daemon_url, h.capacity, h.autofill ? 1 : 0, h.schedulable ? 1 : 0, h.log_level, JSON.stringify(h.params), nowIso()]);
+      this.events.record({ kind: "host.added", host_id: id, message: `host ${h.name} added (${h.type}, capacity ${h.capacity})`, data: { name: h.name, type: h.type, capacity: h.capacity } });
+      return this.getHost(id)!;
+    });
   }
 
   /** Applies a patch; refuses (returns the conflict) to drop capacity below the clusters held. */
@@ -235,17 +253,23 @@ export class PoolStore {
         sets.push(`${key} = ?`);
         values.push(typeof value === "boolean" ? (value ? 1 : 0) : key === "params" ? JSON.stringify(value) : (value as SqlValue));
       }
-      if (sets.length > 0) this.db.prepare(`UPDATE hosts SET ${sets.join(", ")} WHERE id = ?`).run([...values, id]);
+      if (sets.length > 0) {
+        this.db.prepare(`UPDATE hosts SET ${sets.join(", ")} WHERE id = ?`).run([...values, id]);
+        const fields = Object.keys(patch).filter((k) => patch[k as keyof HostPatch] !== undefined);
+        this.events.record({ kind: "host.updated", host_id: id, message: `host ${host.name} updated: ${fields.join(", ")}`, data: { fields } });
+      }
       return { ok: true, host: this.getHost(id)! } as const;
     });
   }
 
   deleteHost(id: string): { ok: true } | { ok: false; reason: "NOT_FOUND" | "HOLDS_CLUSTERS"; held?: number } {
     return this.db.transaction(() => {
-      if (!this.getHost(id)) return { ok: false, reason: "NOT_FOUND" } as const;
+      const host = this.getHost(id);
+      if (!host) return { ok: false, reason: "NOT_FOUND" } as const;
       const held = this.countClustersOnHost(id);
       if (held > 0) return { ok: false, reason: "HOLDS_CLUSTERS", held } as const;
       this.db.prepare("DELETE FROM hosts WHERE id = ?").run([id]);
+      this.events.record({ kind: "host.removed", host_id: id, message: `host ${host.name} removed`, data: { name: host.name } });
       return { ok: true } as const;
     });
   }
@@ -253,8 +277,10 @@ export class PoolStore {
   /** Records one reachability result; returns the host's status after it. */
   recordHostCheck(id: string, reachable: boolean, failuresToInactive: number): HostStatus {
     return this.db.transaction(() => {
+      const before = this.db.prepare("SELECT name, status FROM hosts WHERE id = ?").get<{ name: string; status: HostStatus }>([id]);
       if (reachable) {
         this.db.prepare("UPDATE hosts SET status = 'active', fail_count = 0 WHERE id = ?").run([id]);
+        if (before && before.status !== "active") this.events.record({ kind: "host.active", host_id: id, message: `host ${before.name} is reachable again` });
         return "active";
       }
       this.db.prepare("UPDATE hosts SET fail_count = fail_count + 1 WHERE id = ?").run([id]);
@@ -263,6 +289,9 @@ export class PoolStore {
         this.db.prepare("UPDATE hosts SET status = 'inactive' WHERE id = ?").run([id]);
         // Clusters on an unreachable host cannot be healthy.
         this.db.prepare("UPDATE clusters SET health = 'FAIL' WHERE host_id = ? AND status IN ('running','stopped')").run([id]);
+        if (before && before.status !== "inactive") {
+          this.events.record({ level: "warn", kind: "host.inactive", host_id: id, message: `host ${before.name} is unreachable (${row.fail_count} failed checks); its clusters count as FAIL`, data: { failures: row.fail_count } });
+        }
         return "inactive";
       }
       return this.getHost(id)?.status ?? "inactive";
@@ -406,6 +435,13 @@ export class PoolStore {
         )
         .get<ClusterRow>([req.user_id, nowIso(), ...values]);
       if (!taken) return { ok: false, reason: "NONE_AVAILABLE" };
+      this.events.record({
+        kind: "cluster.applied",
+        host_id: taken.host_id,
+        cluster_id: taken.id,
+        user_id: req.user_id,
+        message: `cluster ${taken.name} applied for by ${req.user_id}`,
+      });
       return { ok: true, cluster: toCluster(taken), reused: false };
     });
   }
@@ -419,7 +455,7 @@ export class PoolStore {
       const cluster = this.getCluster(id);
       if (!cluster) return { ok: false, reason: "NOT_FOUND" } as const;
       if (cluster.user_id === "") return { ok: false, reason: "NOT_HELD" } as const;
-      this.recordRelease(cluster);
+      this.recordRelease(cluster, "release");
       this.db
         .prepare("UPDATE clusters SET user_id = '', apply_ts = NULL, status = 'deleting', op = 'recycle' WHERE id = ?")
         .run([id]);
@@ -436,7 +472,8 @@ export class PoolStore {
     });
   }
 
-  private recordRelease(cluster: Cluster): void {
+  /** The history row and the event of a cluster leaving its user: `by` a release, or a delete of a held cluster. */
+  private recordRelease(cluster: Cluster, by: "release" | "delete"): void {
     const release = nowIso();
     const applied = cluster.apply_ts ?? release;
     const duration = Math.max(0, (Date.parse(release) - Date.parse(applied)) / 1000);
@@ -446,6 +483,14 @@ export class PoolStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run([cluster.id, cluster.name, cluster.host_id, cluster.user_id, cluster.consensus_plugin, cluster.consensus_mode, cluster.size, applied, release, duration]);
+    this.events.record({
+      kind: "cluster.released",
+      host_id: cluster.host_id,
+      cluster_id: cluster.id,
+      user_id: cluster.user_id,
+      message: `cluster ${cluster.name} released by ${cluster.user_id}${by === "delete" ? " (deleted)" : ""} after ${Math.round(duration)} s`,
+      data: { duration_s: duration, by },
+    });
   }
 
   listReleased(filter: { user_id?: string; limit?: number } = {}): ReleasedCluster[] {
@@ -521,7 +566,7 @@ export class PoolStore {
     return this.db.transaction(() => {
       const cluster = this.getCluster(id);
       if (!cluster) return undefined;
-      if (cluster.user_id !== "") this.recordRelease(cluster);
+      if (cluster.user_id !== "") this.recordRelease(cluster, "delete");
       this.db.prepare("UPDATE clusters SET status = 'deleting', op = 'delete', user_id = '', apply_ts = NULL WHERE id = ?").run([id]);
       return this.getCluster(id);
     });
@@ -535,13 +580,15 @@ export class PoolStore {
   cleanHost(hostId: string): string[] | undefined {
     return this.db.transaction(() => {
       if (this.db.prepare("UPDATE hosts SET autofill = 0 WHERE id = ?").run([hostId]).changes === 0) return undefined;
-      return this.db
+      const ids = this.db
         .prepare(
           `UPDATE clusters SET status = 'deleting', op = 'delete'
            WHERE host_id = ? AND user_id = '' AND (op IS NULL OR op != 'delete') RETURNING id`,
         )
         .all<{ id: string }>([hostId])
         .map((r) => r.id);
+      this.events.record({ kind: "host.cleaned", host_id: hostId, message: `host cleaned: ${ids.length} free clusters to delete, autofill off`, data: { clusters: ids.length } });
+      return ids;
     });
   }
 
@@ -559,9 +606,21 @@ export class PoolStore {
    * False when a delete replaced the create meanwhile (the delete is still owed).
    */
   markCreated(id: string, runtime: { api_url: string; service_url: Record<string, string>; handle: Record<string, unknown> }): boolean {
-    return this.db
-      .prepare("UPDATE clusters SET status = 'running', op = NULL, health = '', health_fails = 0, api_url = ?, service_url = ?, handle = ? WHERE id = ? AND op = 'create'")
-      .run([runtime.api_url, JSON.stringify(runtime.service_url), JSON.stringify(runtime.handle), id]).changes === 1;
+    return this.db.transaction(() => {
+      const done = this.db
+        .prepare("UPDATE clusters SET status = 'running', op = NULL, health = '', health_fails = 0, api_url = ?, service_url = ?, handle = ? WHERE id = ? AND op = 'create'")
+        .run([runtime.api_url, JSON.stringify(runtime.service_url), JSON.stringify(runtime.handle), id]).changes === 1;
+      if (done) {
+        const c = this.#eventSubject(id);
+        this.events.record({ kind: "cluster.created", host_id: c?.host_id ?? null, cluster_id: id, message: `cluster ${c?.name ?? id} created; checking its health` });
+      }
+      return done;
+    });
+  }
+
+  /** What an event about a cluster names: its host, name and user. */
+  #eventSubject(id: string): { host_id: string; name: string; user_id: string } | undefined {
+    return this.db.prepare("SELECT host_id, name, user_id FROM clusters WHERE id = ?").get<{ host_id: string; name: string; user_id: string }>([id]);
   }
 
   /** Saves the driver's handle before the outside world is touched, so a crash can find what was started. */
@@ -574,14 +633,31 @@ export class PoolStore {
    * delete written while it ran replaced it, and must not be wiped out. True if it was cleared.
    */
   finishOp(id: string, op: ClusterOp, status: ClusterStatus): boolean {
-    return this.db.prepare("UPDATE clusters SET op = NULL, status = ? WHERE id = ? AND op = ?").run([status, id, op]).changes === 1;
+    return this.db.transaction(() => {
+      const done = this.db.prepare("UPDATE clusters SET op = NULL, status = ? WHERE id = ? AND op = ?").run([status, id, op]).changes === 1;
+      const kind = FINISHED_OP_EVENTS[op];
+      if (done && kind) {
+        const c = this.#eventSubject(id);
+        this.events.record({ kind, host_id: c?.host_id ?? null, cluster_id: id, user_id: c?.user_id ?? null, message: `cluster ${c?.name ?? id}: ${op} done` });
+      }
+      return done;
+    });
   }
 
   /** Records a health probe; `failuresToFail` consecutive failures turn the health to FAIL. */
   recordHealth(id: string, ok: boolean, failuresToFail: number): Health {
     return this.db.transaction(() => {
+      const before = this.db
+        .prepare("SELECT host_id, name, user_id, health FROM clusters WHERE id = ?")
+        .get<{ host_id: string; name: string; user_id: string; health: Health }>([id]);
+      if (!before) return "";
+      const about = { host_id: before.host_id, cluster_id: id, user_id: before.user_id };
       if (ok) {
         this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ?").run([id]);
+        if (before.health !== "OK") {
+          const message = before.health === "" ? `cluster ${before.name} is healthy${before.user_id === "" ? " and ready" : ""}` : `cluster ${before.name} is healthy again`;
+          this.events.record({ kind: "cluster.health_ok", ...about, message, data: { from: before.health } });
+        }
         return "OK";
       }
       this.db.prepare("UPDATE clusters SET health_fails = health_fails + 1 WHERE id = ?").run([id]);
@@ -589,6 +665,9 @@ export class PoolStore {
       if (!row) return "";
       if (row.health_fails >= failuresToFail) {
         this.db.prepare("UPDATE clusters SET health = 'FAIL' WHERE id = ?").run([id]);
+        if (before.health !== "FAIL") {
+          this.events.record({ level: "warn", kind: "cluster.health_fail", ...about, message: `cluster ${before.name} failed ${row.health_fails} health checks in a row`, data: { from: before.health, failures: row.health_fails } });
+        }
         return "FAIL";
       }
       return row.health;
@@ -598,9 +677,15 @@ export class PoolStore {
   /** Drops a deleted cluster's row and its port leases. */
   deleteClusterRow(id: string): void {
     this.db.transaction(() => {
-      this.db.prepare("DELETE FROM port_leases WHERE cluster_id = ?").run([id]);
-      this.db.prepare("DELETE FROM clusters WHERE id = ?").run([id]);
+      const c = this.#eventSubject(id);
+      this.#dropClusterRow(id);
+      if (c) this.events.record({ kind: "cluster.deleted", host_id: c.host_id, cluster_id: id, message: `cluster ${c.name} deleted` });
     });
+  }
+
+  #dropClusterRow(id: string): void {
+    this.db.prepare("DELETE FROM port_leases WHERE cluster_id = ?").run([id]);
+    this.db.prepare("DELETE FROM clusters WHERE id = ?").run([id]);
   }
 
   /**
@@ -613,11 +698,16 @@ export class PoolStore {
       const old = this.db.prepare("SELECT * FROM clusters WHERE id = ?").get<ClusterRow>([id]);
       if (!old) return undefined;
       const host = this.getHost(old.host_id);
-      this.deleteClusterRow(id);
+      this.#dropClusterRow(id);
       // A delete (or a clean) written while the old one was being removed wins: no successor.
-      if (!host || old.op !== "recycle") return undefined;
+      if (!host || old.op !== "recycle") {
+        this.events.record({ kind: "cluster.deleted", host_id: old.host_id, cluster_id: id, message: `cluster ${old.name} deleted` });
+        return undefined;
+      }
       const type = { plugin: old.consensus_plugin as Cluster["consensus_plugin"], mode: old.consensus_mode as Cluster["consensus_mode"], size: old.size };
-      return this.insertClusterRow(host, type, old.slot, old.name);
+      const next = this.insertClusterRow(host, type, old.slot, old.name);
+      this.events.record({ kind: "cluster.recycled", host_id: old.host_id, cluster_id: id, message: `cluster ${old.name} removed; its successor ${next.id} is being created`, data: { successor: next.id } });
+      return next;
     });
   }
 

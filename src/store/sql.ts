@@ -18,6 +18,11 @@ export interface SqlDatabase {
   prepare(sql: string): SqlStatement;
   /** Runs fn inside BEGIN IMMEDIATE .. COMMIT; rolls back on throw. Nested calls join the outer one. */
   transaction<T>(fn: () => T): T;
+  /**
+   * Runs fn once the transaction in progress commits (in the order given), or at once outside
+   * one; dropped if it rolls back. For telling others of a change only once it is durable.
+   */
+  afterCommit(fn: () => void): void;
   /** Online consistent copy of the database into `file`. */
   backup(file: string): Promise<void>;
   close(): void;
@@ -27,25 +32,39 @@ export interface SqlDatabase {
  * Shared transaction helper. BEGIN/COMMIT/ROLLBACK go through prepared statements: parsing
  * them on every claim showed up as a tenth of an apply's time.
  */
-export function makeTransaction(prepare: (sql: string) => SqlStatement): <T>(fn: () => T) => T {
+export function makeTransaction(prepare: (sql: string) => SqlStatement): Pick<SqlDatabase, "transaction" | "afterCommit"> {
   const begin = prepare("BEGIN IMMEDIATE");
   const commit = prepare("COMMIT");
   const rollback = prepare("ROLLBACK");
   let depth = 0;
-  return <T>(fn: () => T): T => {
-    if (depth > 0) return fn();
-    begin.run();
-    depth++;
-    try {
-      const result = fn();
-      commit.run();
+  let committed: Array<() => void> = [];
+  return {
+    transaction: <T>(fn: () => T): T => {
+      if (depth > 0) return fn();
+      begin.run();
+      depth++;
+      let result: T;
+      try {
+        result = fn();
+        commit.run();
+      } catch (err) {
+        committed = [];
+        rollback.run();
+        throw err;
+      } finally {
+        depth--;
+      }
+      if (committed.length > 0) {
+        const due = committed;
+        committed = [];
+        for (const run of due) run();
+      }
       return result;
-    } catch (err) {
-      rollback.run();
-      throw err;
-    } finally {
-      depth--;
-    }
+    },
+    afterCommit: (fn) => {
+      if (depth > 0) committed.push(fn);
+      else fn();
+    },
   };
 }
 
