@@ -47,7 +47,7 @@ const ALLOWED: Record<string, string[]> = {
   console: ["console", "api", "services", "store", "core", "lib"],
   scheduler: ["scheduler", "lib"],
   app: ["api", "console", "core", "lib"],
-  daemon: ["app", "api", "config", "core", "drivers", "lib", "scheduler", "services", "store"],
+  daemon: ["app", "api", "console", "config", "core", "drivers", "lib", "scheduler", "services", "store"],
   // main picks the role: the daemon, the CLI, or (in the single executable) a chain node.
   main: ["config", "daemon", "lib", "app", "cli", "chain"],
   cli: ["cli", "config", "daemon", "lib", "core"],

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { randomUUID } from "node:crypto";
-import { authenticate, type AuthOptions } from "./api/auth.ts";
+import { authenticate, keyMatcher, type AuthOptions } from "./api/auth.ts";
 import { RateLimiter } from "./api/rate-limit.ts";
 import type { AppEnv, Services } from "./api/env.ts";
 import { failBody, ok } from "./api/envelope.ts";
@@ -13,6 +13,7 @@ import { operatorClusters } from "./api/operator/clusters.ts";
 import { shutdown } from "./api/operator/shutdown.ts";
 import { clusterOp } from "./api/v2/cluster-op.ts";
 import { cluster, clusters } from "./api/v2/clusters.ts";
+import { createConsole, type ConsoleOptions } from "./console/console-app.tsx";
 import { ChainpoolError, httpStatus } from "./core/errors.ts";
 
 export interface AppOptions {
@@ -24,6 +25,8 @@ export interface AppOptions {
   applyRatePerKey?: number;
   /** Whether /v2 answers show the host's daemon_url and worker_api; default true (Cello's answers did). */
   showDaemonUrl?: boolean;
+  /** The operator console at `/` (its sessions, live feed and chart history); absent: no console. */
+  console?: Omit<ConsoleOptions, "keys">;
 }
 
 /** The Hono app: middleware, the one error mapping, and the two APIs' routes. */
@@ -71,6 +74,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/api", operatorClusters);
   app.route("/api", backup);
   app.route("/api", shutdown);
+
+  // The console last: its pages sit at `/`, beside (never inside) /v2 and /api.
+  if (options.console) app.route("/", createConsole({ ...options.console, keys: keyMatcher(options.auth) }) as unknown as Hono<AppEnv>);
 
   app.notFound((c) => c.json(failBody(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

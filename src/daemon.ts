@@ -3,7 +3,10 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import type { AppEnv, Services } from "./api/env.ts";
-import { createApp } from "./app.ts";
+import { createApp, type AppOptions } from "./app.ts";
+import { LiveHub } from "./console/live-hub.ts";
+import { PoolHistory } from "./console/pool-history.ts";
+import { SessionStore } from "./console/sessions.ts";
 import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { portDomain } from "./core/port-domain.ts";
@@ -35,6 +38,8 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Driver factories by host type; default: the real ones this build has. */
   factories?: Partial<Record<HostType, DriverFactory>>;
+  /** The console's clock (session expiry), in ms since the epoch; tests move it. Default Date.now. */
+  consoleClock?: () => number;
 }
 
 export interface Daemon {
@@ -201,12 +206,26 @@ export function createDaemon(options: DaemonOptions): Daemon {
     ],
   });
 
+  // The console: sessions in memory, and one subscription to the event feed for every open tab.
+  const consoleClock = options.consoleClock ?? Date.now;
+  let consoleParts: AppOptions["console"];
+  if (config.console.enabled) {
+    const history = new PoolHistory();
+    consoleParts = {
+      sessions: new SessionStore({ idleMs: config.console.session_idle_s * 1000, absoluteMs: config.console.session_max_s * 1000, now: consoleClock }),
+      history,
+      live: new LiveHub({ source: events, onFlush: () => history.record(Date.now(), store.stats().clusters.free) }),
+      now: consoleClock,
+    };
+  }
+
   const app = createApp({
     services,
     auth: { frontKeys: config.api.front_keys, operatorKeys: config.api.operator_keys },
     maxBodyBytes: config.api.max_body_bytes,
     applyRatePerKey: config.api.apply_rate_per_key,
     showDaemonUrl: config.api.show_daemon_url,
+    ...(consoleParts && { console: consoleParts }),
   });
 
   let closing: Promise<DaemonCloseReport> | undefined;

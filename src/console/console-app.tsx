@@ -18,6 +18,7 @@ import type { SessionStore } from "./sessions.ts";
 import { ClusterPage } from "./views/cluster.tsx";
 import { ActiveTable, CLUSTER_STATES, CLUSTER_VIEWS, ClusterFilterForm, clusterActions, ClusterTabs, clusterState, ReleasedTable, type ClusterFilters, type ClusterViewId } from "./views/clusters.tsx";
 import { HostConfirm, HostForm, hostActions, HostsTable, type HostFormValues, type HostRow } from "./views/hosts.tsx";
+import { EventsPage } from "./views/events.tsx";
 import { Layout, MainBody, type NavId } from "./views/layout.tsx";
 import { Overview, type OverviewData } from "./views/overview.tsx";
 import { SignInPage } from "./views/sign-in.tsx";
@@ -164,20 +165,27 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
   app.get("/console/live", (c) =>
     streamSSE(c, async (stream) => {
       let wake: () => void = () => {};
+      let ended = false;
       const queue: number[] = [];
-      const disconnect = live.connect(({ changes }) => {
-        queue.push(changes);
-        wake();
+      const disconnect = live.connect({
+        send: ({ changes }) => {
+          queue.push(changes);
+          wake();
+        },
+        end: () => {
+          ended = true;
+          wake();
+        },
       });
       stream.onAbort(() => wake());
       try {
         await stream.writeSSE({ event: "hello", data: "{}", retry: 2000 });
-        while (!stream.aborted && !stream.closed) {
+        while (!stream.aborted && !stream.closed && !ended) {
           await new Promise<void>((resolve) => {
             wake = resolve;
             setTimeout(resolve, (options.keepAliveS ?? 20) * 1000).unref?.();
           });
-          if (stream.aborted || stream.closed) break;
+          if (stream.aborted || stream.closed || ended) break;
           if (queue.length === 0) {
             await stream.write(": keep-alive\n\n");
             continue;
@@ -393,6 +401,15 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
       });
     });
   }
+
+  // ------------------------------------------------------------------ events
+  app.get("/events", (c) => {
+    const { events, store } = c.var.services;
+    const warningsOnly = c.req.query("warnings") === "1";
+    const list = events.list({ warningsOnly, limit: 200 }).reverse();
+    const hosts = new Map(store.listHosts().map((h) => [h.id, h] as const));
+    return page(c, { title: "Events", nav: "events", live: true, body: <EventsPage events={list} warningsOnly={warningsOnly} hosts={hosts} /> });
+  });
 
   app.onError((err, c) => {
     if (err instanceof ChainpoolError && httpStatus(err.code) < 500) {

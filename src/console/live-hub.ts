@@ -5,9 +5,9 @@
  * refetches what it shows (server-rendered, so the page and a refresh never disagree).
  */
 
-/** Where changes come from: the daemon's event feed (services/event-feed.ts). */
+/** Where changes come from: the daemon's event feed (services/event-feed.ts); `onClose` when it ends (the daemon stopping). */
 export interface ChangeSource {
-  subscribe(listener: (event: unknown) => void): () => void;
+  subscribe(listener: (event: unknown) => void, onClose?: () => void): () => void;
 }
 
 export interface LiveHubOptions {
@@ -18,7 +18,12 @@ export interface LiveHubOptions {
   onFlush?: () => void;
 }
 
-export type LiveClient = (message: { changes: number }) => void;
+export interface LiveClient {
+  /** Something changed (`changes` events since the last message). */
+  send(message: { changes: number }): void;
+  /** The feed ended: the tab's stream should close (the browser reconnects to whoever serves next). */
+  end(): void;
+}
 
 export class LiveHub {
   readonly #clients = new Set<LiveClient>();
@@ -32,11 +37,18 @@ export class LiveHub {
   constructor(options: LiveHubOptions) {
     this.#minIntervalMs = options.minIntervalMs ?? 250;
     this.#onFlush = options.onFlush;
-    this.#unsubscribe = options.source.subscribe(() => this.#changed());
+    this.#unsubscribe = options.source.subscribe(
+      () => this.#changed(),
+      () => this.close(),
+    );
   }
 
   /** Adds a tab; answers the function that removes it. */
   connect(client: LiveClient): () => void {
+    if (this.#closed) {
+      client.end();
+      return () => {};
+    }
     this.#clients.add(client);
     return () => this.#clients.delete(client);
   }
@@ -62,7 +74,7 @@ export class LiveHub {
     } catch {
       // The chart's sample is a nicety; a failed one (database closing) must not stop the tabs' messages.
     }
-    for (const client of this.#clients) client({ changes });
+    for (const client of this.#clients) client.send({ changes });
   }
 
   /** Idempotent: stops listening to the feed and drops the tabs. */
@@ -71,6 +83,8 @@ export class LiveHub {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#unsubscribe();
+    const clients = [...this.#clients];
     this.#clients.clear();
+    for (const client of clients) client.end();
   }
 }

@@ -89,6 +89,12 @@
     };
   }
 
+  // A switch that applies itself (the Events page's "warnings only"); its Show button does the same without script.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute("data-autosubmit") && t.form) t.form.submit();
+  });
+
   var box = document.getElementById("pool-chart");
   if (box) drawChart(box);
   connect();
