@@ -33,13 +33,14 @@ let seq = 0;
  * A daemon on a temp directory with a real SQLite file, memory hosts only, and its
  * scheduler not started: tests drive the jobs themselves.
  */
-export function createTestDaemon(raw: Record<string, unknown> = {}, extraFactories: Record<string, DriverFactory> = {}): TestDaemon {
+export function createTestDaemon(raw: Record<string, unknown> = {}, extraFactories: Record<string, DriverFactory> = {}, options: { consoleClock?: () => number } = {}): TestDaemon {
   const dir = mkdtempSync(join(tmpdir(), `chainpool-test-${process.pid}-${seq++}-`));
   const config = parseConfig({ data_dir: dir, hosts: [], ...raw });
   const memory = new Map<string, MemoryDriver>();
   const daemon = createDaemon({
     config,
     logger: silentLogger,
+    ...(options.consoleClock && { consoleClock: options.consoleClock }),
     factories: {
       memory: (host) => {
         const d = createMemoryDriver(host);
