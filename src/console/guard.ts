@@ -49,6 +49,8 @@ export function sameOrigin(c: Context): boolean {
  */
 export function requireSession(keys: KeyMatcher, sessions: SessionStore): MiddlewareHandler<ConsoleEnv> {
   return async (c, next) => {
+    // Mounted on overlapping paths ("/hosts" and "/hosts/*" both match /hosts): once is enough.
+    if (c.get("session")) return next();
     let session = sessionOf(c, sessions);
     if (!session && keys.open) {
       session = sessions.create("loopback");
