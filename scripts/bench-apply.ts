@@ -3,6 +3,10 @@
  * 10,000 ready clusters on the in-memory test host, beside the same server's trivial route
  * (GET /api/health) measured in the same run as the baseline. The server runs in its own
  * process; this one only drives load. Last line: JSON figures.
+ *
+ * `--console-tabs N` (or BENCH_CONSOLE_TABS=N): N console tabs stay open on the overview the
+ * whole run, each with its live feed and the refreshes it triggers (scripts/bench-console-tabs.ts,
+ * a third process), so the figures show what open consoles cost the daemon.
  */
 import { spawn } from "node:child_process";
 import { Agent } from "node:http";
@@ -18,6 +22,9 @@ const BASELINE_REQUESTS = APPLIES;
 /** pool.max_clusters_per_user in the server (BENCH_MAX_PER_USER=0 measures without the limit). */
 const MAX_PER_USER = Number(process.env["BENCH_MAX_PER_USER"] ?? 2);
 
+const tabsArg = process.argv.indexOf("--console-tabs");
+const CONSOLE_TABS = Number(tabsArg >= 0 ? process.argv[tabsArg + 1] : (process.env["BENCH_CONSOLE_TABS"] ?? 0));
+
 const profile = process.env["BENCH_PROFILE_DIR"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["BENCH_PROFILE_DIR"]}`] : [];
 const server = spawn(process.execPath, [...profile, "--import", "tsx", fileURLToPath(new URL("./bench-server.ts", import.meta.url))], {
   stdio: ["ignore", "pipe", "inherit"],
@@ -28,6 +35,21 @@ const ready = await new Promise<{ url: string; free: number }>((resolve, reject)
   createInterface({ input: server.stdout! }).once("line", (line) => resolve(JSON.parse(line)));
 });
 const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+
+/** The console tabs' process, once its tabs are all open (their live feeds connected). */
+const tabs =
+  CONSOLE_TABS > 0
+    ? spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./bench-console-tabs.ts", import.meta.url)), ready.url, String(CONSOLE_TABS)], { stdio: ["ignore", "pipe", "inherit"] })
+    : undefined;
+const tabLines = tabs ? createInterface({ input: tabs.stdout! })[Symbol.asyncIterator]() : undefined;
+if (tabLines) await tabLines.next();
+/** Stops the tabs; answers what they did (changes heard, refreshes made). */
+async function closeTabs(): Promise<Record<string, number> | undefined> {
+  if (!tabs || !tabLines) return undefined;
+  tabs.kill("SIGTERM");
+  const line = await tabLines.next();
+  return line.done ? undefined : JSON.parse(line.value);
+}
 
 const call = (method: string, path: string, body?: unknown) => callJson(agent, `${ready.url}${path}`, method, body);
 
@@ -69,7 +91,9 @@ try {
     if (r.status !== 200) throw new Error(`release ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
   });
   const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+  const console_tabs = await closeTabs();
   console.log(`clusters ready: ${ready.free}; clients: ${CLIENTS}; applies: ${APPLIES}`);
+  if (console_tabs) console.log(`console tabs open: ${console_tabs["tabs"]}; change messages heard: ${console_tabs["changes"]}; page refreshes made: ${console_tabs["refreshes"]}; errors: ${console_tabs["errors"]}`);
   console.log(`baseline GET /api/health: ${round(baseline.per_s, 0)}/s p50 ${round(baseline.p50)} ms p99 ${round(baseline.p99)} ms`);
   console.log(`apply: ${round(apply.per_s, 0)}/s p50 ${round(apply.p50)} ms p99 ${round(apply.p99)} ms`);
   console.log(`release: ${round(release.per_s, 0)}/s p50 ${round(release.p50)} ms p99 ${round(release.p99)} ms`);
@@ -83,10 +107,13 @@ try {
       release_per_s: round(release.per_s, 0),
       release_p99_ms: round(release.p99),
       max_clusters_per_user: MAX_PER_USER,
+      console_tabs: CONSOLE_TABS,
+      ...(console_tabs && { console_refreshes: console_tabs["refreshes"] }),
       load_avg_1m: round(loadavg()[0]!),
     }),
   );
 } finally {
+  tabs?.kill("SIGTERM");
   agent.destroy();
   server.kill("SIGTERM");
 }

@@ -123,8 +123,29 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
     }
   };
 
+  /**
+   * The overview's and the chart's numbers, computed once per change and shared by every tab:
+   * a change reaches ten tabs at once and all ten ask. Keyed by the newest event's id (every
+   * state change records one in its own transaction) and at most a second old.
+   */
+  const snapshots = new Map<string, { key: number; at: number; value: unknown }>();
+  const shared = <T,>(c: Context<ConsoleEnv>, name: string, compute: () => T): T => {
+    const key = c.var.services.events.latestId();
+    const t = Date.now();
+    const hit = snapshots.get(name);
+    if (hit && hit.key === key && t - hit.at < 1000) return hit.value as T;
+    const value = compute();
+    snapshots.set(name, { key, at: t, value });
+    return value;
+  };
+
   // ------------------------------------------------------------------ overview
   app.get("/", (c) => {
+    const data = shared(c, "overview", () => overviewData(c));
+    return page(c, { title: "Overview", nav: "overview", live: true, body: <Overview data={data} /> });
+  });
+
+  const overviewData = (c: Context<ConsoleEnv>): OverviewData => {
     const { store } = c.var.services;
     const stats = store.stats();
     const byHost = store.clusterCountsByHost();
@@ -148,18 +169,22 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
       appliesLastHour: Object.values(applies).reduce((a, b) => a + b, 0),
     };
     history.record(t, stats.clusters.free);
-    return page(c, { title: "Overview", nav: "overview", live: true, body: <Overview data={data} /> });
-  });
+    return data;
+  };
 
-  app.get("/console/chart.json", (c) => {
-    const { store } = c.var.services;
-    const t = now();
-    history.record(t, store.stats().clusters.free);
-    const series = history.series(t);
-    const applies = store.appliesPerMinute(new Date((series.t[0] ?? 0) * 1000).toISOString());
-    const minuteKey = (s: number) => new Date(s * 1000).toISOString().slice(0, 16);
-    return c.json({ t: series.t, free: series.free, applies: series.t.map((s) => applies[minuteKey(s)] ?? 0) });
-  });
+  app.get("/console/chart.json", (c) =>
+    c.json(
+      shared(c, "chart", () => {
+        const { store } = c.var.services;
+        const t = now();
+        history.record(t, store.stats().clusters.free);
+        const series = history.series(t);
+        const applies = store.appliesPerMinute(new Date((series.t[0] ?? 0) * 1000).toISOString());
+        const minuteKey = (s: number) => new Date(s * 1000).toISOString().slice(0, 16);
+        return { t: series.t, free: series.free, applies: series.t.map((s) => applies[minuteKey(s)] ?? 0) };
+      }),
+    ),
+  );
 
   // ------------------------------------------------------------------ live
   app.get("/console/live", (c) =>

@@ -35,7 +35,7 @@ export class LiveHub {
   #closed = false;
 
   constructor(options: LiveHubOptions) {
-    this.#minIntervalMs = options.minIntervalMs ?? 250;
+    this.#minIntervalMs = options.minIntervalMs ?? 500;
     this.#onFlush = options.onFlush;
     this.#unsubscribe = options.source.subscribe(
       () => this.#changed(),
