@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { findNodeProcesses, terminate } from "../../src/lib/node-processes.ts";
 import { freePorts, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { ensureExe, run } from "../helpers/exe.ts";
+import { assertConsoleServes } from "../helpers/console.ts";
 
 const OPERATOR_KEY = "exe-test-operator-key-0123456789";
 
@@ -81,6 +82,7 @@ capacity = 2
   it("serve, apply, use api_url, release, then SIGTERM exits 0", async () => {
     daemon = serve();
     await waitFor("the executable to serve", async () => (await fetch(`${url}/api/health`).catch(() => undefined))?.ok, 20_000);
+    await assertConsoleServes(url);
     // Both clusters ready first: the one not applied for must still run at the restart below.
     await waitFor(
       "a full pool",

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ROOT, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess, localPoolToml } from "../helpers/daemon-process.ts";
+import { assertConsoleServes } from "../helpers/console.ts";
 
 const deno = process.env["DENO_BIN"] ?? join(ROOT, "node_modules/@deno/linux-x64-glibc/deno");
 /**
@@ -37,6 +38,8 @@ describe("the daemon under Deno", () => {
       (({ runtime, sqlite }) => ({ runtime, sqlite }))(JSON.parse(serving) as { runtime: string; sqlite: string }),
       { runtime: "deno", sqlite: "node:sqlite" },
     );
+
+    await assertConsoleServes(daemon.url);
 
     const applied = await waitFor(
       "apply to find a ready cluster",
