@@ -540,6 +540,36 @@ for (const [driverName, open] of drivers) {
       assert.equal(stats.released_total, 0);
     });
 
+    it("clusterCountsByHost puts every cluster of a host in one part: free, held, creating, failed or other", () => {
+      const h = host(6);
+      ready(h.id, 3);
+      store.createCluster(h.id, noops);
+      const claim = store.claimFreeCluster({ user_id: "u", allow_multiple: false });
+      assert.ok(claim.ok);
+      const free = store.listClusters({ user_id: "" }).filter((c) => c.status === "running");
+      store.recordHealth(free[0]!.id, false, 1);
+      store.requestOp(free[1]!.id, "stop", ["running"]);
+      const counts = store.clusterCountsByHost().get(h.id)!;
+      assert.deepEqual(counts, { held: 1, failed: 1, creating: 1, free: 0, other: 1, total: 4 });
+      assert.equal(store.clusterCountsByHost().get("nope"), undefined);
+    });
+
+    it("appliesPerMinute counts held and released applies once each, by minute; releasedSince counts releases", () => {
+      const h = host(3);
+      ready(h.id, 3);
+      const since = new Date(Date.now() - 60_000).toISOString();
+      const a = store.claimFreeCluster({ user_id: "a", allow_multiple: false });
+      const b = store.claimFreeCluster({ user_id: "b", allow_multiple: false });
+      assert.ok(a.ok && b.ok);
+      assert.ok(store.releaseCluster(a.cluster.id).ok);
+      const perMinute = store.appliesPerMinute(since);
+      assert.equal(Object.values(perMinute).reduce((x, y) => x + y, 0), 2, JSON.stringify(perMinute));
+      for (const key of Object.keys(perMinute)) assert.match(key, /^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+      assert.equal(store.releasedSince(since), 1);
+      assert.equal(store.releasedSince(new Date(Date.now() + 60_000).toISOString()), 0);
+      assert.deepEqual(store.appliesPerMinute(new Date(Date.now() + 60_000).toISOString()), {});
+    });
+
     // Last in this suite: the tests above are what runs the statements.
     it("the tests above run every SQL statement of the store", () => {
       const missed = STATEMENTS.filter(({ pattern }) => ![...ran].some((text) => pattern.test(text))).map(({ sql }) => sql);
