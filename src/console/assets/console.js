@@ -43,8 +43,21 @@
   // ---------------------------------------------------------------- live refresh
   var refreshing = false;
   var again = false;
+  // Someone typing in a filter field keeps what they typed: the refresh waits until they leave it.
+  var waitingForBlur = false;
+  function typing() {
+    var a = document.activeElement;
+    return a && main.contains(a) && (a.tagName === "TEXTAREA" || a.tagName === "SELECT" || (a.tagName === "INPUT" && a.type !== "checkbox" && a.type !== "submit"));
+  }
+  main.addEventListener("focusout", function () {
+    if (!waitingForBlur) return;
+    waitingForBlur = false;
+    setTimeout(refresh, 0);
+  });
+
   function refresh() {
     if (main.getAttribute("data-live") !== "on") return;
+    if (typing()) { waitingForBlur = true; return; }
     if (refreshing) { again = true; return; }
     refreshing = true;
     fetch(location.pathname + location.search, { headers: { "x-console-fragment": "main" }, credentials: "same-origin" })
