@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { chromiumPath } from "../helpers/chromium.ts";
 import { DaemonProcess, localPoolToml } from "../helpers/daemon-process.ts";
+import { runExample02 } from "../helpers/example02.ts";
 
 const OPERATOR = "console-operator-key-0123456789";
 const FRONT = "console-front-key-0123456789ab";
@@ -60,7 +61,7 @@ describe("console in a real browser", { skip: "skip" in found ? found.skip : fal
   }
   const v2 = async (query: string) => {
     const res = await fetch(`${d.url}/v2/cluster_op?${query}`, { headers: { authorization: `Bearer ${FRONT}` } });
-    const body = (await res.json()) as { code: number; data: { id: string; name: string } };
+    const body = (await res.json()) as { code: number; data: { id: string; name: string; api_url: string } };
     assert.equal(res.status, 200, JSON.stringify(body));
     return body.data;
   };
@@ -112,11 +113,15 @@ describe("console in a real browser", { skip: "skip" in found ? found.skip : fal
     await page.screenshot({ path: `${SHOTS}hosts-phone.png`, fullPage: true });
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.screenshot({ path: `${SHOTS}hosts-desktop.png`, fullPage: true });
-    // The cluster's own page reads its chain from its node through the daemon.
+    // The cluster's own page reads its chain from its node through the daemon: alice's
+    // transactions (example02 deployed and invoked through her api_url) are in its last blocks.
+    const example = await runExample02(cluster.api_url);
     await page.goto(`${d.url}/clusters/${cluster.id}`);
     await page.waitForSelector("h2:text('Last blocks')");
-    assert.match(await page.locator("main").innerText(), /alice/);
+    const main = await page.locator("main").innerText();
+    assert.match(main, /alice/);
     assert.match(await page.locator("main table").first().innerText(), /vp0[\s\S]*\d+/);
+    assert.ok(main.includes(example.txid.slice(0, 12)), `the invoke ${example.txid} is among the last blocks:\n${main}`);
     await page.screenshot({ path: `${SHOTS}cluster-desktop.png`, fullPage: true });
   });
 

@@ -27,8 +27,8 @@
           height: 220,
           series: [
             {},
-            { label: "Free clusters", stroke: "#1f6feb", width: 2, scale: "n" },
-            { label: "Applies / min", stroke: "#b35900", width: 2, scale: "n", paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined, fill: "rgba(179,89,0,0.25)" },
+            { label: "Free clusters", stroke: "#0b5cad", width: 2, scale: "n", points: { size: 5 } },
+            { label: "Applies / min", stroke: "#b35900", width: 1, scale: "n", points: { show: false }, paths: uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined, fill: "rgba(179,89,0,0.35)" },
           ],
           axes: [{}, { scale: "n" }],
           scales: { n: { range: function (u, min, max) { return [0, Math.max(4, max)]; } } },

@@ -46,7 +46,7 @@ export function Overview(props: { data: OverviewData }) {
         <figure class="chart-box">
           <div id="pool-chart" class="chart" data-chart="/console/chart.json" role="img" aria-label="Pool size (free clusters) and applies per minute over the last hour"></div>
           <figcaption>
-            Free clusters and applies per minute; {data.appliesLastHour} applies in the last hour.
+            Free clusters and applies per minute; {data.appliesLastHour} {data.appliesLastHour === 1 ? "apply" : "applies"} in the last hour.
           </figcaption>
         </figure>
       </section>
