@@ -10,6 +10,7 @@ import { ClientClosedError } from "./api/input.ts";
 import { backup } from "./api/operator/backup.ts";
 import { hosts } from "./api/operator/hosts.ts";
 import { operatorClusters } from "./api/operator/clusters.ts";
+import { events } from "./api/operator/events.ts";
 import { shutdown } from "./api/operator/shutdown.ts";
 import { clusterOp } from "./api/v2/cluster-op.ts";
 import { cluster, clusters } from "./api/v2/clusters.ts";
@@ -24,6 +25,8 @@ export interface AppOptions {
   applyRatePerKey?: number;
   /** Whether /v2 answers show the host's daemon_url and worker_api; default true (Cello's answers did). */
   showDaemonUrl?: boolean;
+  /** Milliseconds between heartbeats on GET /api/events streams; default 15 s. */
+  eventHeartbeatMs?: number;
 }
 
 /** The Hono app: middleware, the one error mapping, and the two APIs' routes. */
@@ -38,6 +41,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.set("maxBodyBytes", options.maxBodyBytes);
     c.set("applyLimiter", applyLimiter);
     c.set("showDaemonUrl", options.showDaemonUrl ?? true);
+    c.set("eventHeartbeatMs", options.eventHeartbeatMs ?? 15_000);
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
@@ -71,6 +75,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/api", operatorClusters);
   app.route("/api", backup);
   app.route("/api", shutdown);
+  app.route("/api", events);
 
   app.notFound((c) => c.json(failBody(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

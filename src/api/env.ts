@@ -35,5 +35,7 @@ export interface AppEnv {
     maxBodyBytes: number;
     /** Whether /v2 answers show the host's daemon_url and worker_api (`api.show_daemon_url`). */
     showDaemonUrl: boolean;
+    /** Milliseconds between heartbeat comments on an event stream. */
+    eventHeartbeatMs: number;
   };
 }
