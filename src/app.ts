@@ -6,6 +6,7 @@ import { authenticate, type AuthOptions } from "./api/auth.ts";
 import { RateLimiter } from "./api/rate-limit.ts";
 import type { AppEnv, Services } from "./api/env.ts";
 import { failBody, ok } from "./api/envelope.ts";
+import { metrics } from "./api/metrics.ts";
 import { ClientClosedError } from "./api/input.ts";
 import { backup } from "./api/operator/backup.ts";
 import { hosts } from "./api/operator/hosts.ts";
@@ -69,6 +70,9 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/v2/cluster_op", clusterOp);
   app.route("/v2/clusters", clusters);
   app.route("/v2/cluster", cluster);
+
+  app.use("/metrics", authenticate(options.auth, "metrics"));
+  app.route("/metrics", metrics);
 
   app.use("/api/*", authenticate(options.auth, "operator"));
   app.route("/api", hosts);

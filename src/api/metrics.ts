@@ -1,0 +1,15 @@
+import { Hono } from "hono";
+import type { AppEnv } from "./env.ts";
+import { onlyKeys, readInput } from "./input.ts";
+
+export const metrics = new Hono<AppEnv>();
+
+/**
+ * GET /metrics: Prometheus text format. The pool's gauges are read from the store now;
+ * counters and histograms hold what happened since the daemon started.
+ */
+metrics.get("/", async (c) => {
+  onlyKeys(await readInput(c), [], "field");
+  const { contentType, body } = await c.var.services.metrics.render();
+  return c.body(body, 200, { "content-type": contentType, "cache-control": "no-store" });
+});
