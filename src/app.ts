@@ -6,15 +6,17 @@ import { authenticate, type AuthOptions } from "./api/auth.ts";
 import { RateLimiter } from "./api/rate-limit.ts";
 import type { AppEnv, Services } from "./api/env.ts";
 import { failBody, ok } from "./api/envelope.ts";
-import { metrics } from "./api/metrics.ts";
+import { metrics, metricsDocs } from "./api/metrics.ts";
 import { ClientClosedError } from "./api/input.ts";
-import { backup } from "./api/operator/backup.ts";
-import { hosts } from "./api/operator/hosts.ts";
-import { operatorClusters } from "./api/operator/clusters.ts";
-import { events } from "./api/operator/events.ts";
-import { shutdown } from "./api/operator/shutdown.ts";
-import { clusterOp } from "./api/v2/cluster-op.ts";
-import { cluster, clusters } from "./api/v2/clusters.ts";
+import { backup, backupDocs } from "./api/operator/backup.ts";
+import { hosts, hostsDocs } from "./api/operator/hosts.ts";
+import { operatorClusters, operatorClustersDocs } from "./api/operator/clusters.ts";
+import { events, eventsDocs } from "./api/operator/events.ts";
+import { openApiDocs, openApiRoutes } from "./api/operator/openapi.ts";
+import { shutdown, shutdownDocs } from "./api/operator/shutdown.ts";
+import type { RouteDoc } from "./api/route-doc.ts";
+import { clusterOp, clusterOpDocs } from "./api/v2/cluster-op.ts";
+import { cluster, clusters, clustersDocs } from "./api/v2/clusters.ts";
 import { ChainpoolError, httpStatus } from "./core/errors.ts";
 
 export interface AppOptions {
@@ -29,6 +31,24 @@ export interface AppOptions {
   /** Milliseconds between heartbeats on GET /api/events streams; default 15 s. */
   eventHeartbeatMs?: number;
 }
+
+const healthDocs: RouteDoc[] = [
+  { method: "GET", path: "/api/health", summary: "Liveness and version (no key needed)", access: "public", answer: { envelope: { type: "object", properties: { status: { const: "OK" }, version: { type: "string" } } } } },
+];
+
+/** Every route of the APIs, as GET /api/openapi.json documents them (a test checks none is missing). */
+export const ROUTE_DOCS: readonly RouteDoc[] = [
+  ...clusterOpDocs,
+  ...clustersDocs,
+  ...healthDocs,
+  ...hostsDocs,
+  ...operatorClustersDocs,
+  ...backupDocs,
+  ...shutdownDocs,
+  ...eventsDocs,
+  ...openApiDocs,
+  ...metricsDocs,
+];
 
 /** The Hono app: middleware, the one error mapping, and the two APIs' routes. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
@@ -80,6 +100,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/api", backup);
   app.route("/api", shutdown);
   app.route("/api", events);
+  app.route("/api", openApiRoutes({ version: services.version, routes: ROUTE_DOCS }));
 
   app.notFound((c) => c.json(failBody(404, `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

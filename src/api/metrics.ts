@@ -1,6 +1,18 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
+import type { RouteDoc } from "./route-doc.ts";
 import { onlyKeys, readInput } from "./input.ts";
+
+export const metricsDocs: RouteDoc[] = [
+  {
+    method: "GET",
+    path: "/metrics",
+    summary: "Prometheus metrics (text format 0.0.4)",
+    description: "Opens to operator keys and to api.metrics_keys.",
+    access: "metrics",
+    answer: { raw: "text/plain; version=0.0.4; charset=utf-8", description: "Prometheus text exposition" },
+  },
+];
 
 export const metrics = new Hono<AppEnv>();
 

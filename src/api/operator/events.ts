@@ -3,6 +3,7 @@ import * as v from "valibot";
 import { badRequest } from "../../core/errors.ts";
 import { EVENT_KINDS, type EventKind } from "../../core/events.ts";
 import type { AppEnv } from "../env.ts";
+import type { RouteDoc } from "../route-doc.ts";
 import { ok } from "../envelope.ts";
 import { eventStream } from "../event-stream.ts";
 import { boolField, choiceField, exactString, intField, onlyKeys, parseInput, readInput } from "../input.ts";
@@ -42,6 +43,23 @@ function lastEventId(header: string | undefined): number | undefined {
   if (!/^\d{1,15}$/.test(header)) throw badRequest(`last-event-id: expected an event id (a whole number), got ${JSON.stringify(header.slice(0, 40))}`);
   return Number(header);
 }
+
+export const eventsDocs: RouteDoc[] = [
+  {
+    method: "GET",
+    path: "/api/events",
+    summary: "What the daemon did: Server-Sent Events (default), or a JSON list",
+    description:
+      "As a stream (Accept: text/event-stream, or no Accept): each event is a message whose id is the event id and whose data is the PoolEvent JSON; " +
+      "history after `after` (or the Last-Event-ID header, which wins) comes first, then live events; without either, live events from now. " +
+      "A comment line every 15 s; `event: truncated` first when the resume point is older than the log keeps. " +
+      "As JSON (Accept: application/json, or format=json): a page of history, oldest first.",
+    access: "operator",
+    input: { in: "query", schema: EventsQuerySchema },
+    headers: { "last-event-id": "resume after this event id (EventSource sends it when it reconnects)" },
+    answer: { envelope: { type: "object", properties: { events: { type: "array", items: { $ref: "#/components/schemas/PoolEvent" } }, latest_id: { type: "integer" }, oldest_id: { type: "integer" } } } },
+  },
+];
 
 export const events = new Hono<AppEnv>();
 

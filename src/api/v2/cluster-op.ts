@@ -5,6 +5,7 @@ import { describeValue } from "../../core/values.ts";
 import type { ApplyResult } from "../../services/metrics.ts";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
 import type { AppEnv } from "../env.ts";
+import type { RouteDoc } from "../route-doc.ts";
 import { ok } from "../envelope.ts";
 import { boolField, choiceField, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
 import { clusterView } from "../views.ts";
@@ -21,6 +22,29 @@ const ApplySchema = v.object({
 });
 
 const ClusterIdSchema = v.object({ cluster_id: idField() });
+const ReleaseUserSchema = v.object({ user_id: idField() });
+
+/** Every action's fields at once, for the OpenAPI document; the handler parses each action with its own schema above. */
+const ClusterOpSchema = v.variant("action", [
+  v.object({ action: v.literal("apply"), ...ApplySchema.entries }),
+  v.object({ action: v.literal("release"), cluster_id: v.optional(ClusterIdSchema.entries.cluster_id), user_id: v.optional(ReleaseUserSchema.entries.user_id) }),
+  v.object({ action: v.picklist(["start", "stop", "restart"]), ...ClusterIdSchema.entries }),
+]);
+
+const OP_DESCRIPTION =
+  "apply: hands a free matching cluster to user_id (with allow_multiple false, a matching one the user holds is answered again). " +
+  "release: by cluster_id or by user_id (every cluster the user holds); the cluster is recycled. start, stop, restart: by cluster_id; the ledger is kept.";
+
+export const clusterOpDocs: RouteDoc[] = (["GET", "POST"] as const).map((method) => ({
+  method,
+  path: "/v2/cluster_op",
+  summary: `Apply for, release, start, stop or restart a cluster${method === "GET" ? " (fields in the query string)" : " (fields in the body)"}`,
+  description: OP_DESCRIPTION,
+  access: "front",
+  input: { in: method === "GET" ? "query" : "body", schema: ClusterOpSchema },
+  answer: { envelope: "Cluster" },
+  errors: { 404: "no free cluster matches (apply), or no such cluster", 409: "pool.max_clusters_per_user reached, or the cluster is not held / busy", 429: "api.apply_rate_per_key passed (Retry-After)" },
+}));
 
 /** GET /v2/cluster_op?action=... and POST /v2/cluster_op {action, ...}. */
 export const clusterOp = new Hono<AppEnv>();
@@ -54,7 +78,7 @@ clusterOp.on(["GET", "POST"], "/", async (c) => {
         pool.releaseCluster(parseInput(ClusterIdSchema, input).cluster_id);
         return ok(c, "");
       }
-      const { user_id } = parseInput(v.object({ user_id: idField() }), input);
+      const { user_id } = parseInput(ReleaseUserSchema, input);
       const released = pool.releaseUser(user_id);
       return ok(c, { released });
     }
