@@ -19,6 +19,8 @@ const CLIENTS = 32;
 const CLUSTERS = Number(process.env["BENCH_CLUSTERS"] ?? 10_000);
 const APPLIES = Math.floor(CLUSTERS * 0.8);
 const BASELINE_REQUESTS = APPLIES;
+/** Event streams (GET /api/events, as console tabs hold them) open and read during the run: BENCH_EVENT_STREAMS=10. */
+const EVENT_STREAMS = Number(process.env["BENCH_EVENT_STREAMS"] ?? 0);
 /** pool.max_clusters_per_user in the server (BENCH_MAX_PER_USER=0 measures without the limit). */
 const MAX_PER_USER = Number(process.env["BENCH_MAX_PER_USER"] ?? 2);
 
@@ -72,6 +74,18 @@ async function drive(total: number, one: (i: number) => Promise<void>) {
   return { per_s: total / seconds, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
 }
 
+/** Each stream reads and counts what it gets, as a browser tab would. */
+const streams = Array.from({ length: EVENT_STREAMS }, () => {
+  const abort = new AbortController();
+  let bytes = 0;
+  const done = fetch(`${ready.url}/api/events`, { signal: abort.signal })
+    .then(async (res) => {
+      for await (const chunk of res.body!) bytes += (chunk as Uint8Array).byteLength;
+    })
+    .catch(() => {});
+  return { abort, done, bytes: () => bytes };
+});
+
 try {
   // Warm-up: JIT and connections, on both routes.
   await drive(500, async () => void (await call("GET", "/api/health")));
@@ -109,11 +123,14 @@ try {
       max_clusters_per_user: MAX_PER_USER,
       console_tabs: CONSOLE_TABS,
       ...(console_tabs && { console_refreshes: console_tabs["refreshes"] }),
+      event_streams: EVENT_STREAMS,
+      ...(EVENT_STREAMS > 0 && { event_stream_bytes: streams.reduce((n, s) => n + s.bytes(), 0) }),
       load_avg_1m: round(loadavg()[0]!),
     }),
   );
 } finally {
   tabs?.kill("SIGTERM");
+  for (const s of streams) s.abort.abort();
   agent.destroy();
   server.kill("SIGTERM");
 }

@@ -6,13 +6,17 @@ import { authenticate, keyMatcher, type AuthOptions } from "./api/auth.ts";
 import { RateLimiter } from "./api/rate-limit.ts";
 import type { AppEnv, Services } from "./api/env.ts";
 import { failBody, ok } from "./api/envelope.ts";
+import { metrics, metricsDocs } from "./api/metrics.ts";
 import { ClientClosedError } from "./api/input.ts";
-import { backup } from "./api/operator/backup.ts";
-import { hosts } from "./api/operator/hosts.ts";
-import { operatorClusters } from "./api/operator/clusters.ts";
-import { shutdown } from "./api/operator/shutdown.ts";
-import { clusterOp } from "./api/v2/cluster-op.ts";
-import { cluster, clusters } from "./api/v2/clusters.ts";
+import { backup, backupDocs } from "./api/operator/backup.ts";
+import { hosts, hostsDocs } from "./api/operator/hosts.ts";
+import { operatorClusters, operatorClustersDocs } from "./api/operator/clusters.ts";
+import { events, eventsDocs } from "./api/operator/events.ts";
+import { openApiDocs, openApiRoutes } from "./api/operator/openapi.ts";
+import { shutdown, shutdownDocs } from "./api/operator/shutdown.ts";
+import type { RouteDoc } from "./api/route-doc.ts";
+import { clusterOp, clusterOpDocs } from "./api/v2/cluster-op.ts";
+import { cluster, clusters, clustersDocs } from "./api/v2/clusters.ts";
 import { createConsole, type ConsoleOptions } from "./console/console-app.tsx";
 import { ChainpoolError, httpStatus } from "./core/errors.ts";
 
@@ -25,9 +29,29 @@ export interface AppOptions {
   applyRatePerKey?: number;
   /** Whether /v2 answers show the host's daemon_url and worker_api; default true (Cello's answers did). */
   showDaemonUrl?: boolean;
+  /** Milliseconds between heartbeats on GET /api/events streams; default 15 s. */
+  eventHeartbeatMs?: number;
   /** The operator console at `/` (its sessions, live feed and chart history); absent: no console. */
   console?: Omit<ConsoleOptions, "keys">;
 }
+
+const healthDocs: RouteDoc[] = [
+  { method: "GET", path: "/api/health", summary: "Liveness and version (no key needed)", access: "public", answer: { envelope: { type: "object", properties: { status: { const: "OK" }, version: { type: "string" } } } } },
+];
+
+/** Every route of the APIs, as GET /api/openapi.json documents them (a test checks none is missing). */
+export const ROUTE_DOCS: readonly RouteDoc[] = [
+  ...clusterOpDocs,
+  ...clustersDocs,
+  ...healthDocs,
+  ...hostsDocs,
+  ...operatorClustersDocs,
+  ...backupDocs,
+  ...shutdownDocs,
+  ...eventsDocs,
+  ...openApiDocs,
+  ...metricsDocs,
+];
 
 /** The Hono app: middleware, the one error mapping, and the two APIs' routes. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
@@ -41,6 +65,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.set("maxBodyBytes", options.maxBodyBytes);
     c.set("applyLimiter", applyLimiter);
     c.set("showDaemonUrl", options.showDaemonUrl ?? true);
+    c.set("eventHeartbeatMs", options.eventHeartbeatMs ?? 15_000);
     const requestId = c.req.header("x-request-id")?.slice(0, 64) || randomUUID();
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
@@ -69,11 +94,16 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route("/v2/clusters", clusters);
   app.route("/v2/cluster", cluster);
 
+  app.use("/metrics", authenticate(options.auth, "metrics"));
+  app.route("/metrics", metrics);
+
   app.use("/api/*", authenticate(options.auth, "operator"));
   app.route("/api", hosts);
   app.route("/api", operatorClusters);
   app.route("/api", backup);
   app.route("/api", shutdown);
+  app.route("/api", events);
+  app.route("/api", openApiRoutes({ version: services.version, routes: ROUTE_DOCS }));
 
   // The console last: its pages sit at `/`, beside (never inside) /v2 and /api.
   if (options.console) app.route("/", createConsole({ ...options.console, keys: keyMatcher(options.auth) }) as unknown as Hono<AppEnv>);

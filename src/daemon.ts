@@ -24,6 +24,7 @@ import { Scheduler } from "./scheduler/scheduler.ts";
 import type { ServiceDeps } from "./services/deps.ts";
 import { DriverRegistry } from "./services/drivers.ts";
 import { EventFeed } from "./services/event-feed.ts";
+import { PoolMetrics } from "./services/metrics.ts";
 import { HostService } from "./services/hosts.ts";
 import { LocalNodes, type NodeCount } from "./services/local-nodes.ts";
 import { PoolService } from "./services/pool.ts";
@@ -91,6 +92,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     events: { keepCount: config.events.keep, keepMs: config.events.keep_days * 86_400_000 },
   });
   const events = new EventFeed({ log: store.events, logger });
+  const metrics = new PoolMetrics({ store, logger, eventSubscribers: () => events.subscriberCount });
 
   const nodeCommand = config.local.node_command.length > 0 ? config.local.node_command : defaultNodeCommand();
   const subnets = subnetPool(config.docker.subnet_pool, config.docker.subnet_prefix);
@@ -146,12 +148,14 @@ export function createDaemon(options: DaemonOptions): Daemon {
     maxParallel: config.scheduler.max_parallel_ops,
     readyTimeoutMs: config.scheduler.ready_timeout_s * 1000,
     healthFailures: config.scheduler.health_failures,
+    metrics,
   });
   const deps: ServiceDeps = {
     store,
     drivers,
     reconciler,
     logger,
+    metrics,
     poolTypes: config.pool.types,
     maxClustersPerUser: config.pool.max_clusters_per_user,
     scheduler: {
@@ -165,7 +169,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const watchdog = new Watchdog(deps, hosts);
   const localNodes = new LocalNodes({ store, root: join(dataDir, "clusters"), logger });
   const shutdown = new Shutdown({ dataDir, localNodes });
-  const services: Services = { pool, hosts, watchdog, shutdown, events, store, logger, version: VERSION };
+  const services: Services = { pool, hosts, watchdog, shutdown, events, metrics, store, logger, version: VERSION };
 
   // Hosts named in the config are registered once; after that the database is the truth.
   for (const [i, seed] of config.hosts.entries()) {
@@ -195,6 +199,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const s = config.scheduler;
   const scheduler = new Scheduler({
     logger,
+    observe: (job, seconds, ok) => metrics.observeJob(job, seconds, ok),
     jobs: [
       { name: "host-check", everySeconds: s.host_check_s, run: () => watchdog.checkHosts() },
       { name: "reconcile", everySeconds: s.reconcile_s, run: () => reconciler.runOnce() },
@@ -221,7 +226,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
 
   const app = createApp({
     services,
-    auth: { frontKeys: config.api.front_keys, operatorKeys: config.api.operator_keys },
+    auth: { frontKeys: config.api.front_keys, operatorKeys: config.api.operator_keys, metricsKeys: config.api.metrics_keys },
     maxBodyBytes: config.api.max_body_bytes,
     applyRatePerKey: config.api.apply_rate_per_key,
     showDaemonUrl: config.api.show_daemon_url,

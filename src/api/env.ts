@@ -1,5 +1,6 @@
 import type { EventFeed } from "../services/event-feed.ts";
 import type { HostService } from "../services/hosts.ts";
+import type { PoolMetrics } from "../services/metrics.ts";
 import type { PoolService } from "../services/pool.ts";
 import type { Shutdown } from "../services/shutdown.ts";
 import type { Watchdog } from "../services/watchdog.ts";
@@ -15,12 +16,15 @@ export interface Services {
   shutdown: Shutdown;
   /** What the daemon did: history and live events (GET /api/events, the console). */
   events: EventFeed;
+  /** Prometheus metrics (GET /metrics). */
+  metrics: PoolMetrics;
   store: PoolStore;
   logger: Logger;
   version: string;
 }
 
-export type Role = "front" | "operator";
+/** What a caller's key opens: front (/v2), operator (/v2, /api, /metrics), metrics (/metrics only). */
+export type Role = "front" | "operator" | "metrics";
 
 export interface AppEnv {
   Variables: {
@@ -35,5 +39,7 @@ export interface AppEnv {
     maxBodyBytes: number;
     /** Whether /v2 answers show the host's daemon_url and worker_api (`api.show_daemon_url`). */
     showDaemonUrl: boolean;
+    /** Milliseconds between heartbeat comments on an event stream. */
+    eventHeartbeatMs: number;
   };
 }

@@ -80,7 +80,7 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
     const key = typeof form["key"] === "string" ? form["key"] : "";
     const found = keys.match(key);
     if (!found || found.role !== "operator") {
-      const error = found ? "That is a front key; the console needs an operator key." : "That key is not an operator key of this daemon.";
+      const error = found ? `That is a ${found.role} key; the console needs an operator key.` : "That key is not an operator key of this daemon.";
       return html(c, <SignInPage error={error} next={next} />, 401);
     }
     setSessionCookie(c, sessions, sessions.create(found.caller));

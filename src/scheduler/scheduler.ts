@@ -20,9 +20,17 @@ export class Scheduler {
   readonly #active = new Set<string>();
   #started = false;
 
-  constructor(options: { jobs: readonly ScheduledJob[]; logger: Logger }) {
+  readonly #observe: ((job: string, seconds: number, ok: boolean) => void) | undefined;
+
+  constructor(options: {
+    jobs: readonly ScheduledJob[];
+    logger: Logger;
+    /** Told of each run: how long it took and whether it failed (the metrics). */
+    observe?: (job: string, seconds: number, ok: boolean) => void;
+  }) {
     this.#jobs = options.jobs;
     this.#logger = options.logger;
+    this.#observe = options.observe;
   }
 
   start(): void {
@@ -47,12 +55,16 @@ export class Scheduler {
     if (this.#active.has(name)) return;
     this.#active.add(name);
     const task = (async () => {
+      const started = performance.now();
+      let ok = true;
       try {
         await job.run();
       } catch (err) {
+        ok = false;
         this.#logger.error("scheduled job failed", { job: name, err });
       } finally {
         this.#active.delete(name);
+        this.#observe?.(name, (performance.now() - started) / 1000, ok);
       }
     })();
     this.#running.add(task);

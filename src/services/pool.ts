@@ -37,9 +37,11 @@ export class PoolService {
   releaseCluster(id: string): void {
     const result = this.#d.store.releaseCluster(id);
     if (!result.ok) {
+      this.#d.metrics.observeRelease(result.reason === "NOT_FOUND" ? "not_found" : "not_held");
       if (result.reason === "NOT_FOUND") throw notFound(`cluster ${id} not found`);
       throw conflict(`cluster ${id} is not held by any user`);
     }
+    this.#d.metrics.observeRelease("ok");
     this.#d.logger.info("cluster released", { cluster: id });
     this.#d.reconciler.kick();
   }
@@ -47,6 +49,7 @@ export class PoolService {
   /** Releases everything the user holds; answers the released ids (an empty list is fine). */
   releaseUser(userId: string): string[] {
     const ids = this.#d.store.releaseUser(userId);
+    this.#d.metrics.observeRelease("ok", ids.length);
     if (ids.length > 0) {
       this.#d.logger.info("user's clusters released", { user: userId, clusters: ids });
       this.#d.reconciler.kick();

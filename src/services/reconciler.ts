@@ -3,6 +3,7 @@ import { waitHealthy } from "../drivers/probe.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { PoolStore } from "../store/pool-store.ts";
 import type { DriverRegistry } from "./drivers.ts";
+import type { PoolMetrics } from "./metrics.ts";
 
 export interface ReconcilerOptions {
   store: PoolStore;
@@ -14,6 +15,8 @@ export interface ReconcilerOptions {
   readyTimeoutMs: number;
   /** Consecutive failed probes before health turns FAIL. */
   healthFailures: number;
+  /** Where create and recycle durations, failed ops and failed first probes are counted. */
+  metrics?: PoolMetrics;
 }
 
 /**
@@ -149,6 +152,7 @@ export class Reconciler {
       const delay = Math.min(30_000, 500 * 2 ** (fails - 1));
       this.#backoff.set(id, { until: Date.now() + delay, fails });
       log.error("cluster operation failed; will retry", { err, retry_in_ms: delay });
+      this.#o.metrics?.observeOpFailure(cluster.op);
       this.#o.store.events.record({
         level: "warn",
         kind: "cluster.op_failed",
@@ -174,8 +178,10 @@ export class Reconciler {
       case null:
         return;
       case "create": {
+        const started = performance.now();
         const runtime = await driver.createCluster(cluster);
         if (!store.markCreated(cluster.id, runtime)) return; // deleted while it was being made
+        this.#o.metrics?.observeCreate(host.type, (performance.now() - started) / 1000);
         this.#o.logger.info("cluster created", { cluster: cluster.id, name: cluster.name, host: host.name, api_url: runtime.api_url });
         await this.#firstHealthCheck(cluster.id);
         return;
@@ -186,8 +192,10 @@ export class Reconciler {
         this.#o.logger.info("cluster deleted", { cluster: cluster.id, host: host.name });
         return;
       case "recycle": {
+        const started = performance.now();
         await driver.removeCluster(cluster);
         const next = store.replaceCluster(cluster.id);
+        this.#o.metrics?.observeRecycle(host.type, (performance.now() - started) / 1000);
         this.#o.logger.info("cluster dropped for recycling", { cluster: cluster.id, successor: next?.id });
         if (next) {
           this.#backoff.delete(cluster.id);
@@ -223,6 +231,7 @@ export class Reconciler {
     const driver = this.#o.drivers.get(host);
     const result = await waitHealthy(() => driver.probe(cluster), this.#o.readyTimeoutMs);
     this.#o.store.recordHealth(id, result.ok, result.ok ? 1 : this.#o.healthFailures);
+    if (!result.ok) this.#o.metrics?.observeHealthFailure(host.type);
     if (!result.ok) this.#o.logger.warn("cluster failed its first health check", { cluster: id, reason: result.reason });
   }
 

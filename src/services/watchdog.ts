@@ -56,6 +56,7 @@ export class Watchdog {
         // The cluster may have changed while we probed (released, stopped): re-read before acting.
         const now = store.getCluster(cluster.id);
         if (!now || now.op !== null || now.status !== "running") return;
+        if (!result.ok) this.#d.metrics.observeHealthFailure(host.type);
         const health = store.recordHealth(cluster.id, result.ok, this.#d.scheduler.healthFailures);
         if (health !== "FAIL") return;
         if (now.user_id === "") {

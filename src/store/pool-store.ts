@@ -817,6 +817,28 @@ export class PoolStore {
     return this.db.prepare("SELECT COUNT(*) AS n FROM releases WHERE release_ts >= ?").get<{ n: number }>([since])!.n;
   }
 
+  /** Clusters with an op owed (the partial index clusters_op answers it). */
+  countPendingOps(): number {
+    return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE op IS NOT NULL").get<{ n: number }>()!.n;
+  }
+
+  /** Clusters counted by state, host name and consensus type, for metrics: one grouped scan. */
+  clusterCounts(): Array<{ state: string; host: string; consensus_plugin: string; consensus_mode: string; size: string; n: number }> {
+    return this.db
+      .prepare(
+        `SELECT CASE
+             WHEN c.user_id != '' THEN 'in_use'
+             WHEN c.status IN ('creating', 'deleting', 'stopped') THEN c.status
+             WHEN c.health = 'FAIL' THEN 'failed'
+             WHEN c.health = 'OK' AND c.op IS NULL THEN 'free'
+             ELSE 'pending' END AS state,
+           h.name AS host, c.consensus_plugin, c.consensus_mode, CAST(c.size AS TEXT) AS size, COUNT(*) AS n
+         FROM clusters c JOIN hosts h ON h.id = c.host_id
+         GROUP BY state, h.name, c.consensus_plugin, c.consensus_mode, c.size`,
+      )
+      .all();
+  }
+
   stats(): PoolStats {
     const group = (sql: string): Record<string, number> =>
       Object.fromEntries(this.db.prepare(sql).all<{ k: string; n: number }>().map((r) => [r.k, r.n]));

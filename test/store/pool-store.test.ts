@@ -570,6 +570,23 @@ for (const [driverName, open] of drivers) {
       assert.deepEqual(store.appliesPerMinute(new Date(Date.now() + 60_000).toISOString()), {});
     });
 
+    it("clusterCounts groups clusters by state, host and type; countPendingOps counts the work owed", () => {
+      const h = host(6);
+      ready(h.id, 3);
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: false }).ok);
+      const [, second, third] = store.listClusters({ host_id: h.id });
+      store.recordHealth(second!.user_id === "" ? second!.id : third!.id, false, 1);
+      assert.ok(store.createCluster(h.id, noops).ok);
+      const counts = Object.fromEntries(store.clusterCounts().map((r) => [r.state, [r.host, r.consensus_plugin, r.consensus_mode, r.size, r.n]]));
+      assert.deepEqual(counts, {
+        in_use: [h.name, "noops", "", "4", 1],
+        failed: [h.name, "noops", "", "4", 1],
+        free: [h.name, "noops", "", "4", 1],
+        creating: [h.name, "noops", "", "4", 1],
+      });
+      assert.equal(store.countPendingOps(), 1);
+    });
+
     // Last in this suite: the tests above are what runs the statements.
     it("the tests above run every SQL statement of the store", () => {
       const missed = STATEMENTS.filter(({ pattern }) => ![...ran].some((text) => pattern.test(text))).map(({ sql }) => sql);

@@ -3,7 +3,19 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AppEnv } from "../env.ts";
+import type { RouteDoc } from "../route-doc.ts";
 import { onlyKeys, readInput } from "../input.ts";
+
+export const backupDocs: RouteDoc[] = [
+  {
+    method: "GET",
+    path: "/api/backup",
+    summary: "An online, consistent copy of the pool database (the SQLite file)",
+    description: "HEAD is a 405: this GET acts.",
+    access: "operator",
+    answer: { raw: "application/vnd.sqlite3", description: "the database file" },
+  },
+];
 
 export const backup = new Hono<AppEnv>();
 

@@ -5,6 +5,7 @@ import { HOST_TYPES } from "../../core/types.ts";
 import { describeValue, isPlainObject } from "../../core/values.ts";
 import type { HostPatch, NewHost } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
+import type { RouteDoc } from "../route-doc.ts";
 import { ok } from "../envelope.ts";
 import { boolField, choiceField, definedOnly, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
 import { hostView } from "../views.ts";
@@ -66,6 +67,35 @@ export function parseHostUpdate(input: Record<string, unknown>): { id: string; p
   return { id, patch: definedOnly(rest) };
 }
 
+const DeleteSchema = v.object({ id: idField() });
+const HostOpSchema = v.object({ id: idField(), action: choiceField(["fillup", "clean", "reset"] as const) });
+
+export const hostsDocs: RouteDoc[] = [
+  { method: "GET", path: "/api/hosts", summary: "Every host", access: "operator", answer: { envelope: { type: "array", items: { $ref: "#/components/schemas/Host" } } } },
+  { method: "GET", path: "/api/host/:id", summary: "One host", access: "operator", params: { id: "the host's id" }, answer: { envelope: "Host" }, errors: { 404: "no such host" } },
+  {
+    method: "POST",
+    path: "/api/host",
+    summary: "Add a host",
+    description: "worker_api is taken for daemon_url. params hold only what the host's type reads (see the README).",
+    access: "operator",
+    input: { in: "body", schema: AddSchema },
+    answer: { envelope: "Host", status: 201 },
+    errors: { 409: "a host of that name exists" },
+  },
+  { method: "PUT", path: "/api/host", summary: "Change a host (its type stays)", access: "operator", input: { in: "body", schema: UpdateSchema }, answer: { envelope: "Host" }, errors: { 404: "no such host", 409: "capacity below the clusters it holds, or the name is taken" } },
+  { method: "DELETE", path: "/api/host", summary: "Remove an empty host", access: "operator", input: { in: "body", schema: DeleteSchema }, answer: { envelope: { type: "string" } }, errors: { 404: "no such host", 409: "it still holds clusters" } },
+  {
+    method: "POST",
+    path: "/api/host_op",
+    summary: "fillup (create up to capacity), clean (delete the free clusters, autofill off) or reset (delete every cluster) a host",
+    access: "operator",
+    input: { in: "body", schema: HostOpSchema },
+    answer: { envelope: { type: "object", properties: { created: { type: "array", items: { type: "string" } }, deleted: { type: "array", items: { type: "string" } } } } },
+    errors: { 404: "no such host", 503: "the host is inactive, or its engine failed the reset (the reconciler finishes it)" },
+  },
+];
+
 export const hosts = new Hono<AppEnv>();
 
 /** GET /api/hosts */
@@ -103,7 +133,7 @@ hosts.put("/host", async (c) => {
 hosts.delete("/host", async (c) => {
   const input = await readInput(c);
   onlyKeys(input, ["id"], "field");
-  const { id } = parseInput(v.object({ id: idField() }), input);
+  const { id } = parseInput(DeleteSchema, input);
   await c.var.services.hosts.remove(id);
   return ok(c, "");
 });
@@ -112,7 +142,7 @@ hosts.delete("/host", async (c) => {
 hosts.post("/host_op", async (c) => {
   const input = await readInput(c);
   onlyKeys(input, ["id", "action"], "field");
-  const { id, action } = parseInput(v.object({ id: idField(), action: choiceField(["fillup", "clean", "reset"] as const) }), input);
+  const { id, action } = parseInput(HostOpSchema, input);
   const svc = c.var.services.hosts;
   switch (action) {
     case "fillup":

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import * as v from "valibot";
 import { conflict } from "../../core/errors.ts";
 import type { AppEnv } from "../env.ts";
+import type { RouteDoc } from "../route-doc.ts";
 import { ok } from "../envelope.ts";
 import { boolField, idField, onlyKeys, parseInput, readInput } from "../input.ts";
 
@@ -21,6 +22,18 @@ const real = (path: string) => {
     return resolve(path);
   }
 };
+
+export const shutdownDocs: RouteDoc[] = [
+  {
+    method: "POST",
+    path: "/api/shutdown",
+    summary: "Stop the daemon as on SIGTERM (with stop_local_nodes, its local clusters' nodes too)",
+    access: "operator",
+    input: { in: "body", schema: ShutdownSchema },
+    answer: { envelope: { type: "object" } },
+    errors: { 409: "data_dir names another daemon's directory, or the daemon runs inside another program" },
+  },
+];
 
 export const shutdown = new Hono<AppEnv>();
 

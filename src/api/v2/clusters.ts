@@ -4,6 +4,7 @@ import { CLUSTER_STATUSES, HEALTHS } from "../../core/types.ts";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS } from "../../lib/node-config.ts";
 import type { ClusterFilter } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
+import type { RouteDoc } from "../route-doc.ts";
 import { ok } from "../envelope.ts";
 import { choiceField, definedOnly, exactString, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
 import { clusterView } from "../views.ts";
@@ -22,6 +23,29 @@ const FilterSchema = v.object({
   status: v.optional(choiceField(CLUSTER_STATUSES)),
   health: v.optional(choiceField(HEALTHS)),
 });
+
+export const clustersDocs: RouteDoc[] = [
+  ...(["GET", "POST"] as const).map(
+    (method): RouteDoc => ({
+      method,
+      path: "/v2/clusters",
+      summary: `The clusters matching every filter given${method === "GET" ? " (query string)" : " (body)"}`,
+      description: "user_id \"\" selects free clusters; `user` is taken for user_id. Any other filter is a 400.",
+      access: "front",
+      input: { in: method === "GET" ? "query" : "body", schema: FilterSchema },
+      answer: { envelope: { type: "array", items: { $ref: "#/components/schemas/Cluster" } } },
+    }),
+  ),
+  {
+    method: "GET",
+    path: "/v2/cluster/:id",
+    summary: "One cluster",
+    access: "front",
+    params: { id: "the cluster's id" },
+    answer: { envelope: "Cluster" },
+    errors: { 404: "no such cluster" },
+  },
+];
 
 /** GET /v2/clusters?... and POST /v2/clusters {...}. */
 export const clusters = new Hono<AppEnv>();
