@@ -1,6 +1,6 @@
 /**
  * The console's one subscription to the daemon's change feed, shared by every open tab:
- * however many tabs are open, the daemon's feed has one listener here, and a burst of changes
+ * however many tabs are open, the daemon's feed has one listener here (none while no tab is open), and a burst of changes
  * reaches each tab as one "change" message per interval, not one per change. Each tab then
  * refetches what it shows (server-rendered, so the page and a refresh never disagree).
  */
@@ -29,7 +29,9 @@ export class LiveHub {
   readonly #clients = new Set<LiveClient>();
   readonly #minIntervalMs: number;
   readonly #onFlush: (() => void) | undefined;
-  readonly #unsubscribe: () => void;
+  readonly #source: ChangeSource;
+  /** Set while at least one tab is open: no tab, no listener on the feed. */
+  #unsubscribe: (() => void) | undefined;
   #pending = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -37,10 +39,7 @@ export class LiveHub {
   constructor(options: LiveHubOptions) {
     this.#minIntervalMs = options.minIntervalMs ?? 500;
     this.#onFlush = options.onFlush;
-    this.#unsubscribe = options.source.subscribe(
-      () => this.#changed(),
-      () => this.close(),
-    );
+    this.#source = options.source;
   }
 
   /** Adds a tab; answers the function that removes it. */
@@ -50,7 +49,18 @@ export class LiveHub {
       return () => {};
     }
     this.#clients.add(client);
-    return () => this.#clients.delete(client);
+    // The first tab opens the one subscription; a closed feed ends it (and this tab) at once.
+    this.#unsubscribe ??= this.#source.subscribe(
+      () => this.#changed(),
+      () => this.close(),
+    );
+    return () => {
+      this.#clients.delete(client);
+      if (this.#clients.size === 0 && this.#unsubscribe) {
+        this.#unsubscribe();
+        this.#unsubscribe = undefined;
+      }
+    };
   }
 
   get clients(): number {
@@ -82,7 +92,8 @@ export class LiveHub {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#unsubscribe();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     const clients = [...this.#clients];
     this.#clients.clear();
     for (const client of clients) client.end();

@@ -1,8 +1,9 @@
 /**
  * The pool's size (free clusters) minute by minute over the last hour, for the overview's
  * chart: the daemon keeps no such history in its database, so the console samples it
- * whenever the feed reports a change (and when the chart is read) and keeps the last value
- * of each minute, in memory. A minute with no sample carries the one before it.
+ * whenever the feed reports a change while a tab is open, and whenever the overview or the
+ * chart is read, and keeps the last value of each minute, in memory (a restart starts it
+ * afresh). A minute with no sample carries the one before it.
  */
 export class PoolHistory {
   readonly #byMinute = new Map<number, number>();

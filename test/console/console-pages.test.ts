@@ -190,10 +190,12 @@ describe("console live feed", () => {
     );
     try {
       await Promise.all(tabs.map((tab) => tab.readUntil(/event: hello/)));
-      assert.equal(feed.subscriberCount, before, "the tabs add no subscriber to the feed: the console's hub is its one");
+      assert.equal(feed.subscriberCount, before + 1, "ten tabs are one subscriber of the feed: the console's hub");
       await t.addMemoryHost({ name: "m1", capacity: 2, ready: 2 });
       await t.call("GET", "/v2/cluster_op?action=apply&user_id=alice");
       await Promise.all(tabs.map((tab) => tab.readUntil(/event: change\ndata: \{"changes":\d+\}/)));
+      await Promise.all(tabs.map((tab) => tab.close()));
+      await waitFor("the tabs' streams to end on the daemon", () => feed.subscriberCount === before, 10_000);
     } finally {
       await Promise.all(tabs.map((tab) => tab.close()));
       await server.close();
@@ -226,7 +228,6 @@ describe("console assets", () => {
         assert.ok((await res.text()).length > 1000, `${name} has its content`);
       }
       assert.equal((await t.daemon.app.request("/console/assets/nope.js")).status, 404);
-      void waitFor;
     } finally {
       await t.close();
     }
