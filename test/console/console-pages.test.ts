@@ -132,7 +132,7 @@ describe("console pages", () => {
     assert.equal(rel.location, "/clusters?view=in-use");
     assert.equal(t.daemon.services.store.getCluster(id)?.user_id ?? "", "");
     const released = await s.request("GET", "/clusters?view=released&since=today");
-    assert.match(released.text, /<td>alice<\/td>/);
+    assert.match(released.text, /<td data-label="User">alice<\/td>/);
     const again = await s.request("POST", `/clusters/${id}/release`, { _csrf: s.csrf, back: "https://evil.test/" });
     assert.equal(again.location, "/", "back goes nowhere but this console");
   });

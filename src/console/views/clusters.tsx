@@ -176,21 +176,21 @@ export function ActiveTable(props: { clusters: Cluster[]; hosts: Map<string, Hos
               <th scope="row">
                 <a href={`/clusters/${encodeURIComponent(c.id)}`}>{c.name}</a>
               </th>
-              <td>{props.hosts.get(c.host_id)?.name ?? c.host_id}</td>
-              <td>{typeLabel(c.consensus_plugin, c.consensus_mode, c.size)}</td>
-              <td>
+              <td data-label="Host">{props.hosts.get(c.host_id)?.name ?? c.host_id}</td>
+              <td data-label="Type">{typeLabel(c.consensus_plugin, c.consensus_mode, c.size)}</td>
+              <td data-label="State">
                 {clusterState(c)}
                 {c.op ? ` (${c.op})` : ""}
               </td>
-              <td>
+              <td data-label="Health">
                 <span class={`badge ${c.health === "OK" ? "good" : c.health === "FAIL" ? "bad" : ""}`}>{c.health || "unknown"}</span>
               </td>
-              <td>{c.user_id}</td>
-              <td>
+              <td data-label="User">{c.user_id}</td>
+              <td data-label="Applied">
                 {shortTime(c.apply_ts)}
                 {c.apply_ts && props.inUse ? ` (${duration(secondsSince(c.apply_ts, props.now))})` : ""}
               </td>
-              <td>
+              <td data-label="Actions">
                 <ClusterActionForms cluster={c} csrf={props.csrf} back={props.back} />
               </td>
             </tr>
@@ -228,13 +228,13 @@ export function ReleasedTable(props: { rows: ReleasedCluster[]; hosts: Map<strin
           )}
           {props.rows.map((r) => (
             <tr>
-              <td>{r.user_id}</td>
-              <td class="mono">{r.cluster_name}</td>
-              <td>{props.hosts.get(r.host_id)?.name ?? r.host_id}</td>
-              <td>{typeLabel(r.consensus_plugin, r.consensus_mode, r.size)}</td>
-              <td>{shortTime(r.apply_ts)}</td>
-              <td>{shortTime(r.release_ts)}</td>
-              <td class="num">{duration(r.duration_s)}</td>
+              <td data-label="User">{r.user_id}</td>
+              <td data-label="Cluster" class="mono">{r.cluster_name}</td>
+              <td data-label="Host">{props.hosts.get(r.host_id)?.name ?? r.host_id}</td>
+              <td data-label="Type">{typeLabel(r.consensus_plugin, r.consensus_mode, r.size)}</td>
+              <td data-label="Applied">{shortTime(r.apply_ts)}</td>
+              <td data-label="Released">{shortTime(r.release_ts)}</td>
+              <td data-label="Held for" class="num">{duration(r.duration_s)}</td>
             </tr>
           ))}
         </tbody>

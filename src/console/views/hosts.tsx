@@ -59,17 +59,17 @@ export function HostsTable(props: { rows: HostRow[]; csrf: string }) {
                   <th scope="row">
                     <a href={`/clusters?view=active&host=${encodeURIComponent(host.id)}`}>{host.name}</a>
                   </th>
-                  <td>{host.type}</td>
-                  <td class="mono">{host.daemon_url || "—"}</td>
-                  <td>
+                  <td data-label="Type">{host.type}</td>
+                  <td data-label="Daemon URL" class="mono">{host.daemon_url || "—"}</td>
+                  <td data-label="Status">
                     <span class={`badge ${host.status === "active" ? "good" : "bad"}`}>{host.status}</span>
                   </td>
-                  <td>{host.schedulable ? "yes" : "no"}</td>
-                  <td>{host.autofill ? "on" : "off"}</td>
-                  <td class="num">
+                  <td data-label="Schedulable">{host.schedulable ? "yes" : "no"}</td>
+                  <td data-label="Autofill">{host.autofill ? "on" : "off"}</td>
+                  <td data-label="Clusters / capacity" class="num">
                     {row.clusters} / {host.capacity}
                   </td>
-                  <td class="actions">
+                  <td data-label="Actions" class="actions">
                     <a class="button small" href={`/hosts/${encodeURIComponent(host.id)}/edit`} aria-label={`Edit ${host.name}`}>
                       Edit
                     </a>
