@@ -8,7 +8,18 @@ import { csrfMatches, type ConsoleSession, type SessionStore } from "./sessions.
 
 export const SESSION_COOKIE = "chainpool_session";
 
-const isSecure = (c: Context) => new URL(c.req.url).protocol === "https:";
+/**
+ * The console's own origin as the browser sees it: the request's, or https when a
+ * TLS-terminating proxy in front says so (X-Forwarded-Proto; the daemon itself serves plain
+ * HTTP). The proxy must pass the Host header on.
+ */
+export function consoleOrigin(c: Context): URL {
+  const url = new URL(c.req.url);
+  if (c.req.header("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https") url.protocol = "https:";
+  return url;
+}
+
+const isSecure = (c: Context) => consoleOrigin(c).protocol === "https:";
 
 /** HttpOnly, SameSite=Strict, Secure when the console is reached over TLS; lives no longer than the session. */
 export function setSessionCookie(c: Context, sessions: SessionStore, session: ConsoleSession): void {
@@ -29,7 +40,7 @@ export function sessionOf(c: Context, sessions: SessionStore): ConsoleSession | 
  * fetch carries the other site's origin and is refused before anything is read.
  */
 export function sameOrigin(c: Context): boolean {
-  const own = new URL(c.req.url).origin;
+  const own = consoleOrigin(c).origin;
   const origin = c.req.header("origin");
   if (origin !== undefined) return origin === own;
   const referer = c.req.header("referer");

@@ -90,6 +90,22 @@ describe("console sign-in and sessions (operator keys configured)", () => {
     assert.match(res.headers.get("set-cookie")!, /; Secure/);
   });
 
+  it("behind a TLS-terminating proxy (X-Forwarded-Proto: https): a Secure cookie, and the https origin is its own", async () => {
+    const res = await t.daemon.app.request("http://console.test/sign-in", {
+      method: "POST",
+      headers: { origin: "https://console.test", "x-forwarded-proto": "https", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ key: OPERATOR }).toString(),
+    });
+    assert.equal(res.status, 303);
+    assert.match(res.headers.get("set-cookie")!, /; Secure/);
+    const plain = await t.daemon.app.request("http://console.test/sign-in", {
+      method: "POST",
+      headers: { origin: "https://console.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ key: OPERATOR }).toString(),
+    });
+    assert.equal(plain.status, 403, "without the proxy's word, https is another origin");
+  });
+
   it("ends a session left idle longer than session_idle_s", async () => {
     const b = new Browser(t);
     await b.signIn();
