@@ -124,18 +124,22 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
   };
 
   /**
-   * The overview's and the chart's numbers, computed once per change and shared by every tab:
-   * a change reaches ten tabs at once and all ten ask. Keyed by the newest event's id (every
-   * state change records one in its own transaction) and at most a second old.
+   * The overview's and the chart's numbers, computed once per live message and shared by every
+   * tab: a message reaches ten tabs at once and all ten ask. A message announces only changes
+   * committed before it went out, so numbers computed after it show them all. Only while tabs
+   * follow the feed (otherwise no message ever says the numbers are old), and at most a few
+   * seconds old (time moves the chart and "released today" on its own). A page loaded whole
+   * always gets fresh numbers.
    */
-  const snapshots = new Map<string, { key: number; at: number; value: unknown }>();
+  const snapshots = new Map<string, { flush: number; at: number; value: unknown }>();
   const shared = <T,>(c: Context<ConsoleEnv>, name: string, compute: () => T): T => {
-    const key = c.var.services.events.latestId();
+    const live = options.live;
+    if (live.clients === 0 || (name === "overview" && c.req.header("x-console-fragment") !== "main")) return compute();
     const t = Date.now();
     const hit = snapshots.get(name);
-    if (hit && hit.key === key && t - hit.at < 1000) return hit.value as T;
+    if (hit && hit.flush === live.flushes && t - hit.at < 5000) return hit.value as T;
     const value = compute();
-    snapshots.set(name, { key, at: t, value });
+    snapshots.set(name, { flush: live.flushes, at: t, value });
     return value;
   };
 

@@ -33,6 +33,7 @@ export class LiveHub {
   /** Set while at least one tab is open: no tab, no listener on the feed. */
   #unsubscribe: (() => void) | undefined;
   #pending = 0;
+  #flushes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -67,6 +68,15 @@ export class LiveHub {
     return this.#clients.size;
   }
 
+  /**
+   * How many messages went to the tabs so far. Everything a message announces was committed
+   * before it went out, so numbers computed after message N show all of it: the tabs that
+   * refresh on message N can share one computation (console-app.tsx does).
+   */
+  get flushes(): number {
+    return this.#flushes;
+  }
+
   #changed(): void {
     this.#pending++;
     if (this.#timer || this.#closed) return;
@@ -79,6 +89,7 @@ export class LiveHub {
     const changes = this.#pending;
     this.#pending = 0;
     if (changes === 0 || this.#closed) return;
+    this.#flushes++;
     try {
       this.#onFlush?.();
     } catch {

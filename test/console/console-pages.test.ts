@@ -203,6 +203,43 @@ describe("console live feed", () => {
     }
   });
 
+  it("every refresh after a change message shows that change, though tabs share one computation per message", async () => {
+    const t = createTestDaemon();
+    const server = await listen(t.daemon.app);
+    await t.addMemoryHost({ name: "m1", capacity: 4, ready: 4 });
+    const res = await fetch(`${server.url}/console/live`, { headers: { accept: "text/event-stream" } });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    const messages = () => (text.match(/event: change/g) ?? []).length;
+    const readUntil = async (pattern: () => boolean) => {
+      while (!pattern()) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended: ${text}`);
+        text += decoder.decode(value);
+      }
+    };
+    const inUseTile = async () => {
+      const html = await (await fetch(`${server.url}/`, { headers: { "x-console-fragment": "main" } })).text();
+      return Number(/data-testid="tile-inUse"><span class="tile-n">(\d+)</.exec(html)![1]);
+    };
+    try {
+      await readUntil(() => text.includes("event: hello"));
+      for (let n = 1; n <= 3; n++) {
+        const seen = messages();
+        await t.call("GET", `/v2/cluster_op?action=apply&user_id=user${n}`);
+        await readUntil(() => messages() > seen);
+        // Two tabs refresh on the same message: both see the apply it announced.
+        assert.equal(await inUseTile(), n);
+        assert.equal(await inUseTile(), n);
+      }
+    } finally {
+      await reader.cancel();
+      await server.close();
+      await t.close();
+    }
+  });
+
   it("the page's main part alone, for a live refresh", async () => {
     const t = createTestDaemon();
     try {
