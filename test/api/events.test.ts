@@ -136,9 +136,25 @@ describe("GET /api/events", () => {
     while (t.daemon.services.events.subscriberCount > 0 && written < 2000) {
       store.db.transaction(() => store.events.record({ kind: "host.updated", host_id: host.id, message: big }));
       written++;
+      await new Promise((r) => setImmediate(r)); // a turn of the loop: the stream sends its burst
     }
     assert.equal(t.daemon.services.events.subscriberCount, 0, `still subscribed after ${written} events`);
     assert.ok(written < 2000);
+    await reader.cancel();
+  });
+
+  it("events committed in one turn reach a live stream as one write", async () => {
+    t = createTestDaemon();
+    const host = await t.addMemoryHost();
+    const res = await t.daemon.app.request("/api/events");
+    const reader = res.body!.getReader();
+    await reader.read(); // the retry line
+    assert.equal(t.daemon.services.events.subscriberCount, 1);
+    const store = t.daemon.services.store;
+    for (let i = 0; i < 50; i++) store.db.transaction(() => store.events.record({ kind: "host.updated", host_id: host.id, message: `${i}` }));
+    const { value } = await reader.read();
+    const text = new TextDecoder().decode(value);
+    assert.equal(text.match(/^id: /gm)?.length, 50, "one chunk holding all 50");
     await reader.cancel();
   });
 
