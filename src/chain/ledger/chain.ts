@@ -283,11 +283,12 @@ export class Chain {
    * with one ftruncate and an fsync, so a crash leaves either the whole old file or the
    * whole shorter one, each a valid chain that replays; the blocks that follow are then
    * appended as usual (a torn one is dropped at start). The state and the transaction
-   * index are rebuilt by re-executing the kept blocks, as at start.
+   * index are rebuilt by re-executing the kept blocks, as at start (with `height` the
+   * current height, only that: a state that no longer matches its blocks is made anew).
    */
   rollbackTo(height: number): void {
     if (!Number.isSafeInteger(height) || height < 1) throw new Error(`cannot roll the ledger back to height ${height}: genesis stays`);
-    if (height >= this.height) return;
+    if (height > this.height) throw new Error(`cannot roll the ledger back to height ${height}: it holds ${this.height} blocks`);
     this.#file.truncate(height);
     this.#blocks.length = height;
     this.#blockBytes.length = Math.min(this.#blockBytes.length, height);
