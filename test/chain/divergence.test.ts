@@ -106,13 +106,16 @@ describe("a node whose state diverges (real processes, a test fault in one node'
       assert.equal(consensus.divergences, 1);
       assert.equal(consensus.diverged, false);
       assert.equal(consensus.last_divergence.seq, PBFT_CHECKPOINT_INTERVAL);
-      assert.notEqual(consensus.last_divergence.own, consensus.last_divergence.quorum);
+      assert.notEqual(consensus.last_divergence.own, consensus.last_divergence.quorum, "its own digest (or none, if the transfer found it) is not the quorum's");
       assert.equal(consensus.last_divergence.quorum, (await getJson(`${vp0.clientUrl}/chain/blocks/${PBFT_CHECKPOINT_INTERVAL}`)).body.hash, "the quorum's digest is the agreed block 32's hash");
       for (const node of [vp0, vp1, vp2]) assert.equal((await status(node)).consensus.divergences, 0, `${node.id} diverged from nothing`);
       const story = eventsOf(vp3, ["chain.test_fault_fired", "pbft.checkpoint_diverged", "pbft.ledger_rolled_back", "pbft.divergence_recovered"]);
-      assert.deepEqual(story.map((e) => e["event"]), ["chain.test_fault_fired", "pbft.checkpoint_diverged", "pbft.ledger_rolled_back", "pbft.divergence_recovered"]);
+      const names = story.map((e) => e["event"]);
+      // Found at the checkpoint (diverged, then rolled back) or, when vp3 was behind as the quorum formed, by the transfer it started (the other way round).
+      assert.deepEqual([names[0], names.at(-1), names.length], ["chain.test_fault_fired", "pbft.divergence_recovered", 4], names.join(", "));
+      assert.deepEqual(new Set(names.slice(1, 3)), new Set(["pbft.checkpoint_diverged", "pbft.ledger_rolled_back"]));
       assert.equal(story[0]!["number"], 5);
-      assert.equal(story[2]!["to_height"], 5, "rolled back to the last block it shared with the quorum: block 4, height 5");
+      assert.equal(story.find((e) => e["event"] === "pbft.ledger_rolled_back")!["to_height"], 5, "rolled back to the last block it shared with the quorum: block 4, height 5");
       assert.equal(await query(vp3, "a"), await query(vp0, "a"));
       assert.equal(await query(vp3, "b"), await query(vp0, "b"));
 

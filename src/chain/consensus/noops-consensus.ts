@@ -105,7 +105,7 @@ class NoopsConsensus implements Consensus {
       log: context.log,
       sources: () => sources,
       verifyBlockOrigin: (block) => this.verifyBlockOrigin(block),
-      ...(this.#isLeader ? { fetchTimeoutMs: LEADER_RECOVERY_FETCH_MS } : {}),
+      ...(this.#isLeader ? { fetchTimeoutMs: LEADER_RECOVERY_FETCH_MS } : { onDiverged: (block, reason) => this.#diverge(block, reason) }),
     });
   }
 
@@ -321,8 +321,8 @@ class NoopsConsensus implements Consensus {
       const applied = chain.apply(block);
       if (!applied.ok) {
         log.log("warn", "block.rejected", { number: block.number, reason: applied.message });
-        // Signed by the leader and next in line, yet not what this node makes of it: its chain or state is not the leader's.
-        if (applied.outcome === "INVALID" || applied.outcome === "CONFLICT") this.#diverge(block, applied.message);
+        // Signed by the leader, yet not what this node makes of it: its chain or state is not the leader's.
+        if ((applied.outcome === "INVALID" || applied.outcome === "CONFLICT") && this.verifyBlockOrigin(block) === null) this.#diverge(block, applied.message);
         return { height: chain.height, error: applied.message };
       }
       if (applied.outcome === "APPENDED") {
