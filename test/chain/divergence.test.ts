@@ -12,6 +12,7 @@ import { describe, it } from "node:test";
 import { PBFT_CHECKPOINT_INTERVAL } from "../../src/chain/consensus/pbft/pbft-consensus.ts";
 import { TEST_FAULTS_ENV } from "../../src/lib/node-config.ts";
 import { getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
+import { rewritePbftLedgerFrom } from "./helpers/ledger-blocks.ts";
 import type { TestCluster, TestNode } from "./helpers/chain-cluster.ts";
 
 const example02 = { type: 1, chaincodeID: { name: "example02" } };
@@ -127,6 +128,41 @@ describe("a node whose state diverges (real processes, a test fault in one node'
       await committedOn(rest, [await invoke(vp3, ["a", "b", "1"])]);
       await backup.start();
       await assertSameChain(cluster.nodes);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it("pbft: a ledger rewritten while the node was down (a valid chain, but not the quorum's, below its own stable checkpoint) is found, rolled back and replaced", async () => {
+    const cluster = await startCluster({ size: 4, plugin: "pbft", mode: "classic" });
+    try {
+      const [vp0, vp1, vp2] = cluster.nodes as [TestNode, TestNode, TestNode, TestNode];
+      const deployed = await vp1.rpc("deploy", { ...example02, ctorMsg: { function: "init", args: ["a", "100000", "b", "0"] } });
+      assert.equal(deployed.body.result?.status, "OK", JSON.stringify(deployed.body));
+      const first: string[] = [];
+      for (let i = 0; i < PBFT_CHECKPOINT_INTERVAL + 4; i++) first.push(await invoke(cluster.nodes[i % 4]!, ["a", "b", "1"]));
+      await committedOn(cluster.nodes, first);
+      await waitFor("vp2 to make checkpoint 32 stable", async () => (await status(vp2)).consensus.last_stable_checkpoint >= PBFT_CHECKPOINT_INTERVAL);
+      await vp2.stop();
+      // Block 3 moved 2 instead of 1; every later block executed again on that state.
+      const forged = rewritePbftLedgerFrom(vp2, 3, (transactions) => transactions.map((tx) => ({ ...tx, payload: { ...tx.payload, args: ["a", "b", "2"] } })));
+      const eventsBefore = vp2.events.length;
+      await vp2.start();
+      assert.equal((await getJson(`${vp2.clientUrl}/chain`)).body.currentBlockHash, forged.hash, "vp2 replayed the rewritten ledger");
+      assert.notEqual(forged.hash, (await getJson(`${vp0.clientUrl}/chain/blocks/${forged.number}`)).body.hash);
+      const recovered = async () => {
+        const consensus = (await status(vp2)).consensus;
+        return consensus.divergences >= 1 && consensus.diverged === false;
+      };
+      const more = await invokeUntil(cluster, "vp2 to diverge and recover", recovered, 8 * PBFT_CHECKPOINT_INTERVAL);
+      await committedOn(cluster.nodes, [...first, ...more]);
+      await assertSameChain(cluster.nodes);
+      const consensus = (await status(vp2)).consensus;
+      assert.equal(consensus.divergences, 1);
+      assert.ok(consensus.last_divergence.seq > PBFT_CHECKPOINT_INTERVAL, `found at ${consensus.last_divergence.seq}, after its own stable checkpoint`);
+      const rolledBack = vp2.events.slice(eventsBefore).find((e) => e["event"] === "pbft.ledger_rolled_back");
+      assert.equal(rolledBack?.["to_height"], 3, "rolled back to block 2, the last one it shared with the quorum");
+      assert.equal(await query(vp2, "b"), await query(vp0, "b"));
     } finally {
       await cluster.close();
     }

@@ -188,8 +188,9 @@ class PbftConsensus implements Consensus {
   diverged(): string | undefined {
     const status = this.#replica.status();
     if (!status.diverged) return undefined;
-    const seq = status.last_divergence?.seq;
-    return `this node's state diverged from the quorum's${seq === undefined ? "" : ` at checkpoint ${seq}`}; it is recovering it by state transfer: ask another node, or again shortly`;
+    const last = status.last_divergence;
+    const where = last === null ? "" : last.own === "" ? ` before sequence number ${last.seq}` : ` at checkpoint ${last.seq}`;
+    return `this node's state diverged from the quorum's${where}; it is recovering it by state transfer: ask another node, or again shortly`;
   }
 
   verifyBlockOrigin(block: Block): string | null {
