@@ -61,7 +61,9 @@ export async function startChainNode(options: ChainNodeOptions): Promise<Running
   // pbft's quorum holds every committed block (a node that lost some gets them back by state
   // transfer), so its nodes fsync in the background instead of once per block.
   const durability = config.consensus.plugin === "pbft" ? "background" : "each";
-  const chain = Chain.open({ dataDir: config.data_dir, genesis, log, durability });
+  const faults = config.test_faults?.corrupt_block === undefined ? undefined : { corruptBlock: config.test_faults.corrupt_block };
+  if (faults) log.log("warn", "node.test_faults_armed", { ...config.test_faults });
+  const chain = Chain.open({ dataDir: config.data_dir, genesis, log, durability, ...(faults && { faults }) });
   const keys = new PeerKeys({ selfId: config.node_id, privateKeyPem: config.private_key, peers: config.peers });
   const http = new HttpClient();
   const transport = new PeerTransport({ clusterId: config.cluster_id, keys, peers: config.peers, http, now });

@@ -14,6 +14,7 @@ import { GenesisMismatchError } from "./ledger/chain.ts";
 import { RotatingLogFile } from "./log/log-file.ts";
 import { createLogger, errorMessage } from "./log/logger.ts";
 import { parseNodeConfig, parseUrlSecret } from "./node-config-validation.ts";
+import { TEST_FAULTS_ENV } from "../lib/node-config.ts";
 
 const startedAt = performance.now();
 
@@ -39,7 +40,7 @@ try {
 } catch (error: unknown) {
   die(2, `cannot read config ${configPath}: ${errorMessage(error)}`);
 }
-const parsed = parseNodeConfig(raw);
+const parsed = parseNodeConfig(raw, { testFaultsAllowed: process.env[TEST_FAULTS_ENV] === "1" });
 if (!parsed.ok) die(2, `config ${configPath}: ${parsed.error}`);
 const config = parsed.config;
 function openLogFile(): RotatingLogFile | undefined {

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
-import type { ConsensusMode, ConsensusPlugin, NodeConfig, NodeLogConfig, NodePeer } from "../lib/node-config.ts";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_MIN_BYTES, TEST_FAULTS_ENV } from "../lib/node-config.ts";
+import type { ConsensusMode, ConsensusPlugin, NodeConfig, NodeLogConfig, NodePeer, NodeTestFaults } from "../lib/node-config.ts";
 import { URL_SECRET_PATTERN } from "../lib/url-secret.ts";
 
 export type ConfigParseResult = { ok: true; config: NodeConfig } | { ok: false; error: string };
@@ -13,9 +13,9 @@ export type ConfigParseResult = { ok: true; config: NodeConfig } | { ok: false; 
  * unique, this node is one of the peers, every key parses as Ed25519 and the private key
  * belongs to this node's public key.
  */
-export function parseNodeConfig(input: unknown): ConfigParseResult {
+export function parseNodeConfig(input: unknown, options: { testFaultsAllowed?: boolean } = {}): ConfigParseResult {
   try {
-    return { ok: true, config: readConfig(input) };
+    return { ok: true, config: readConfig(input, options.testFaultsAllowed ?? false) };
   } catch (error: unknown) {
     if (error instanceof ConfigError) return { ok: false, error: error.message };
     throw error;
@@ -28,7 +28,7 @@ function fail(message: string): never {
   throw new ConfigError(message);
 }
 
-function readConfig(input: unknown): NodeConfig {
+function readConfig(input: unknown, testFaultsAllowed: boolean): NodeConfig {
   const root = readObject(input, "config");
   const clusterId = readString(root, "cluster_id", "cluster_id");
   const nodeId = readString(root, "node_id", "node_id");
@@ -45,6 +45,7 @@ function readConfig(input: unknown): NodeConfig {
   const privateKey = readString(root, "private_key", "private_key");
   const log = root["log"] === undefined ? undefined : readLog(root["log"]);
   const urlSecretFile = root["url_secret_file"] === undefined ? undefined : readString(root, "url_secret_file", "url_secret_file");
+  const testFaults = root["test_faults"] === undefined ? undefined : readTestFaults(root["test_faults"], testFaultsAllowed);
 
   if (plugin === "pbft" && peers.length < 4) {
     fail(`consensus.plugin "pbft" needs at least 4 peers (N >= 3f+1 with f >= 1), not ${peers.length}`);
@@ -67,7 +68,16 @@ function readConfig(input: unknown): NodeConfig {
     private_key: privateKey,
     ...(log && { log }),
     ...(urlSecretFile !== undefined && { url_secret_file: urlSecretFile }),
+    ...(testFaults && { test_faults: testFaults }),
   };
+}
+
+/** Faults for tests: refused outright unless the environment allows them, so no real cluster runs one by mistake. */
+function readTestFaults(value: unknown, allowed: boolean): NodeTestFaults {
+  if (!allowed) fail(`test_faults is for tests only: a node takes it only with ${TEST_FAULTS_ENV}=1 in its environment`);
+  const object = readObject(value, "test_faults");
+  for (const key of Object.keys(object)) if (key !== "corrupt_block") fail(`test_faults.${key} is not a known fault (corrupt_block)`);
+  return object["corrupt_block"] === undefined ? {} : { corrupt_block: readInteger(object, "corrupt_block", "test_faults.corrupt_block", 1, Number.MAX_SAFE_INTEGER) };
 }
 
 function readLog(value: unknown): NodeLogConfig {

@@ -50,7 +50,21 @@ export interface NodeConfig {
    * routes need no prefix (secrets off, or a cluster from before them).
    */
   url_secret_file?: string;
+  /**
+   * Tests only; the daemon never writes it, and a node refuses it (exit 2) unless its
+   * environment has CHAIN_NODE_TEST_FAULTS=1. `corrupt_block`: the first time this process
+   * executes block N, one write comes out wrong, so its state diverges from the others'
+   * through the real paths (see src/chain/README.md, divergence).
+   */
+  test_faults?: NodeTestFaults;
 }
+
+export interface NodeTestFaults {
+  corrupt_block?: number;
+}
+
+/** The environment variable (value "1") without which a node refuses `test_faults`. */
+export const TEST_FAULTS_ENV = "CHAIN_NODE_TEST_FAULTS";
 
 export interface NodeLogConfig {
   file: string;

@@ -136,6 +136,51 @@ describe("chain", () => {
     reopened.close();
   });
 
+  it("rolls back to a height: file, state and transaction index keep only the blocks kept, and the agreed blocks apply after", () => {
+    const leader = open(join(dir, "leader"));
+    const agreed = withAmounts(leader);
+    const chain = open();
+    chain.apply(structuredClone(agreed[0]!));
+    // This ledger leaves the agreed chain at block 2.
+    const own = [propose(chain, tx("invoke", { name: "example02" }, "invoke", ["a", "b", "9"])), propose(chain, tx("invoke", { name: "example02" }, "invoke", ["b", "a", "1"]))];
+    assert.deepEqual(chain.query({ name: "example02" }, "query", ["a"]), { ok: true, value: "2" });
+    chain.rollbackTo(2);
+    assert.equal(chain.height, 2);
+    assert.equal(chain.head.hash, agreed[0]!.hash);
+    assert.deepEqual(chain.query({ name: "example02" }, "query", ["a"]), { ok: true, value: "10" });
+    assert.equal(chain.transaction(own[0]!.transactions[0]!.uuid), undefined);
+    assert.equal(readFileSync(join(dir, "a", "ledger.jsonl"), "utf8").trim().split("\n").length, 2, "the file holds genesis and block 1");
+    for (const block of agreed.slice(1)) assert.deepEqual(chain.apply(structuredClone(block)), { ok: true, outcome: "APPENDED" });
+    assert.equal(chain.head.hash, leader.head.hash);
+    chain.close();
+    const reopened = open();
+    assert.equal(reopened.head.hash, leader.head.hash, "what the rollback and the applies wrote replays to the agreed chain");
+    assert.deepEqual(reopened.query({ name: "example02" }, "query", ["b"]), { ok: true, value: "27" });
+    assert.throws(() => reopened.rollbackTo(0), /genesis stays/);
+    reopened.close();
+    leader.close();
+  });
+
+  it("a test fault corrupts the execution of one block once: its stateHash differs, a replay or a second try does not", () => {
+    const leader = open(join(dir, "leader"));
+    const agreed = withAmounts(leader);
+    const chain = Chain.open({ dataDir: join(dir, "f"), genesis, log: silentLogger, faults: { corruptBlock: 2 } });
+    assert.deepEqual(chain.apply(structuredClone(agreed[0]!)), { ok: true, outcome: "APPENDED" });
+    const refused = chain.apply(structuredClone(agreed[1]!));
+    assert.equal(refused.ok ? "" : refused.message, "block 2's stateHash differs from re-execution");
+    assert.deepEqual(chain.apply(structuredClone(agreed[1]!)), { ok: true, outcome: "APPENDED" });
+    chain.close();
+    const proposer = Chain.open({ dataDir: join(dir, "p"), genesis, log: silentLogger, faults: { corruptBlock: 1 } });
+    const [wrong] = withAmounts(proposer);
+    assert.notEqual(wrong!.stateHash, agreed[0]!.stateHash);
+    assert.equal(wrong!.transactionResults[0]!.errorCode, 0, "results are as usual; only a write is wrong");
+    proposer.close();
+    const replayed = Chain.open({ dataDir: join(dir, "p"), genesis, log: silentLogger, faults: { corruptBlock: 1 } });
+    assert.equal(replayed.height, 1, "replay re-executes block 1 correctly and finds that it does not verify");
+    replayed.close();
+    leader.close();
+  });
+
   it("refuses a data_dir that holds another cluster's ledger", () => {
     const other = Chain.open({ dataDir: join(dir, "a"), genesis: createGenesisBlock({ clusterId: "other", peers }), log: silentLogger });
     other.close();

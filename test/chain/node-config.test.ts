@@ -61,6 +61,17 @@ describe("node config", () => {
     assert.ok(parsed.ok && !("url_secret_file" in parsed.config));
   });
 
+  it("refuses test_faults unless the environment allows them, and checks them when it does", () => {
+    const faulty = { ...structuredClone(valid), test_faults: { corrupt_block: 5 } };
+    const refused = parseNodeConfig(structuredClone(faulty));
+    assert.match(refused.ok ? "" : refused.error, /^test_faults is for tests only: a node takes it only with CHAIN_NODE_TEST_FAULTS=1/);
+    assert.deepEqual(parseNodeConfig(structuredClone(faulty), { testFaultsAllowed: true }), { ok: true, config: faulty });
+    const unknown = parseNodeConfig({ ...structuredClone(valid), test_faults: { crash: true } }, { testFaultsAllowed: true });
+    assert.match(unknown.ok ? "" : unknown.error, /^test_faults\.crash is not a known fault/);
+    const zero = parseNodeConfig({ ...structuredClone(valid), test_faults: { corrupt_block: 0 } }, { testFaultsAllowed: true });
+    assert.match(zero.ok ? "" : zero.error, /^test_faults\.corrupt_block must be an integer from 1/);
+  });
+
   it("refuses a node that is not a peer, and a private key that is not the node's", () => {
     assert.match(errorFor((c) => (c.node_id = "vp9")), /node_id "vp9" is not one of the peers/);
     assert.match(errorFor((c) => (c.private_key = identities[0]!.keys.privateKey)), /does not belong/);
@@ -113,6 +124,14 @@ describe("chain-node command line", () => {
     assert.equal(refused.stderr.trim().split("\n").length, 1);
     assert.match(refused.stderr, /url_secret_file .*bad-secret holds no URL secret/);
     assert.ok(!refused.stderr.includes("AbCdEfGh"), refused.stderr);
+  });
+
+  it("exits 2 for a config with test_faults unless CHAIN_NODE_TEST_FAULTS=1", () => {
+    const path = join(dir, "faults.json");
+    writeFileSync(path, JSON.stringify({ ...valid, data_dir: join(dir, "data"), test_faults: { corrupt_block: 3 } }));
+    const result = spawnSync(process.execPath, [BUNDLE, "--config", path], { encoding: "utf8", timeout: 10_000, env: { ...process.env, CHAIN_NODE_TEST_FAULTS: "" } });
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /test_faults is for tests only/);
   });
 
   it("exits 2 for pbft with fewer than 4 peers", () => {

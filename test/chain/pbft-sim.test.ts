@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { batchDigest } from "../../src/chain/consensus/pbft/pbft-messages.ts";
 import { decideNewView } from "../../src/chain/consensus/pbft/pbft-replica.ts";
-import { SimNetwork } from "./helpers/pbft-sim.ts";
+import { GENESIS_HASH, SimNetwork, blockHash } from "./helpers/pbft-sim.ts";
 import type { SimNode } from "./helpers/pbft-sim.ts";
 
 function assertSameLedgers(net: SimNetwork, nodes: readonly SimNode[] = net.live()): void {
@@ -230,5 +230,90 @@ describe("pbft on a simulated network", () => {
       net.runUntil(`seed ${seed}: all requests`, () => net.executedEverywhere([...first, ...rest].filter((k) => !net.node(k.split(":")[0]!).crashed)), 60_000);
       settle(net);
     }
+  });
+});
+
+describe("pbft: a replica whose state diverges from the quorum's", () => {
+  function divergenceLogs(net: SimNetwork, id: string): string[] {
+    return net.logs.filter((l) => l.node === id && (l.event === "pbft.checkpoint_diverged" || l.event === "pbft.divergence_recovered")).map((l) => l.event);
+  }
+
+  it("is caught at the next checkpoint, rolls back, state-transfers the quorum's blocks, counts it, and takes part again", () => {
+    const net = new SimNetwork({ seed: 31 });
+    const vp3 = net.node("vp3");
+    vp3.ledger.corruptBlock = 3; // its execution errs once, at block 3 (checkpoint interval 5)
+    const keys = submitMany(net, 12);
+    net.runUntil("all requests everywhere", () => net.executedEverywhere(keys));
+    settle(net);
+    const status = vp3.replica.status();
+    assert.equal(status.divergences, 1);
+    assert.equal(status.diverged, false);
+    // Found at a checkpoint after block 3 (5, or 10 when vp3 ran ahead of the others' votes for 5).
+    const seq = status.last_divergence?.seq ?? 0;
+    assert.ok(seq >= 5 && seq % 5 === 0, `diverged at checkpoint ${seq}`);
+    assert.notEqual(status.last_divergence?.own, status.last_divergence?.quorum);
+    assert.equal(status.last_divergence?.quorum, net.node("vp0").ledger.digestAt(seq));
+    assert.deepEqual(divergenceLogs(net, "vp3"), ["pbft.checkpoint_diverged", "pbft.divergence_recovered"]);
+    for (const id of ["vp0", "vp1", "vp2"]) assert.equal(net.node(id).replica.status().divergences, 0, `${id} diverged from nothing`);
+    // It takes part again: with another backup down, no quorum forms without it.
+    net.crash("vp2");
+    const more = submitMany(net, 6, ["vp0", "vp1", "vp3"]);
+    net.runUntil("requests that need vp3's votes", () => net.executedEverywhere(more));
+    assert.ok(vp3.replica.status().last_stable_checkpoint >= 15, "vp3's checkpoints agree with the others' again");
+    settle(net);
+  });
+
+  it("one that was cut off after its execution erred finds the fork by state transfer, rolls back, and counts it", () => {
+    const net = new SimNetwork({ seed: 32 });
+    const vp2 = net.node("vp2");
+    vp2.ledger.corruptBlock = 2;
+    const first = submitMany(net, 3, ["vp0", "vp1", "vp3"]);
+    net.runUntil("vp2 to make its wrong block 2 and more", () => vp2.ledger.blocks.length >= 3);
+    net.crash("vp2"); // before any checkpoint could show it
+    const more = submitMany(net, 9, ["vp0", "vp1", "vp3"]);
+    net.runUntil("the others to pass two checkpoints", () => net.node("vp0").replica.status().last_stable_checkpoint >= 10);
+    vp2.crashed = false; // back on its links, with its diverged ledger and the protocol state it had
+    net.runUntil("all requests everywhere", () => net.executedEverywhere([...first, ...more]));
+    settle(net);
+    const status = vp2.replica.status();
+    assert.equal(status.divergences, 1);
+    assert.equal(status.diverged, false);
+    assert.equal(status.last_divergence?.own, "", "found by the transfer, not at a checkpoint of its own");
+    assert.deepEqual(divergenceLogs(net, "vp2"), ["pbft.checkpoint_diverged", "pbft.divergence_recovered"]);
+  });
+
+  it("a diverged primary stops cutting batches; the cluster goes on and it recovers", () => {
+    const net = new SimNetwork({ seed: 33 });
+    const vp0 = net.node("vp0");
+    vp0.ledger.corruptBlock = 4;
+    const keys = submitMany(net, 15);
+    net.runUntil("all requests everywhere", () => net.executedEverywhere(keys), 60_000);
+    settle(net);
+    assert.equal(vp0.replica.status().divergences, 1);
+    assert.deepEqual(divergenceLogs(net, "vp0"), ["pbft.checkpoint_diverged", "pbft.divergence_recovered"]);
+  });
+
+  it("a ledger changed while the replica was down (below its own stable checkpoint) is rolled back to the block it shares with the quorum", () => {
+    const net = new SimNetwork({ seed: 34 });
+    const first = submitMany(net, 7);
+    net.runUntil("the first requests", () => net.executedEverywhere(first));
+    settle(net);
+    net.crash("vp1");
+    // Rewrites block 2 and re-links everything after it: a hash chain that replays, but is not the quorum's.
+    const ledger = net.node("vp1").ledger;
+    let previous = GENESIS_HASH;
+    ledger.blocks.forEach((block, i) => {
+      const changed = { ...block, previous, timestamp: block.timestamp + (i === 1 ? 7 : 0) };
+      const { hash: _, ...unhashed } = changed;
+      ledger.blocks[i] = { ...unhashed, hash: blockHash(unhashed) };
+      previous = ledger.blocks[i]!.hash;
+    });
+    net.restart("vp1");
+    const more = submitMany(net, 8, ["vp0", "vp2", "vp3"]);
+    net.runUntil("all requests everywhere", () => net.executedEverywhere([...first, ...more]));
+    settle(net);
+    const status = net.node("vp1").replica.status();
+    assert.equal(status.divergences, 1);
+    assert.equal(status.diverged, false);
   });
 });

@@ -86,6 +86,9 @@ export class ChaincodeService {
   }
 
   async #query(call: ChaincodeCall): Promise<RpcReply> {
+    // A diverged node's state is not the cluster's: no answer from it until it is recovered.
+    const diverged = this.#options.consensus.diverged?.();
+    if (diverged !== undefined) return failure(call.id, RPC_ERROR.queryFailure, "Query failure", diverged, 503);
     const answer = this.#options.chain.query(call.chaincodeID, call.function, call.args);
     if (!answer.ok) return failure(call.id, RPC_ERROR.queryFailure, "Query failure", answer.error);
     return okReply(call.id, answer.value);

@@ -37,6 +37,12 @@ export interface Consensus {
    * leader; pbft: a commit certificate). Null when it does, else the reason.
    */
   verifyBlockOrigin(block: Block): string | null;
+  /**
+   * Optional: why this node's state must not be read now (it diverged from the others' and
+   * is being recovered), or undefined when it may. Client reads (`/chain`, blocks,
+   * transactions, queries) then answer 503 with this reason.
+   */
+  diverged?(): string | undefined;
   /** Shown under `consensus` in GET /status. */
   status(): ConsensusStatus;
   /** Stops timers and background work; idempotent. */

@@ -9,6 +9,7 @@ import { errorMessage } from "../log/logger.ts";
 import type { PeerMessage } from "../peer/peer-envelope.ts";
 import { MAX_TRANSACTION_BYTES, encodedBytes } from "../size-limits.ts";
 import { parseBlock, parseTransaction } from "../peer/wire-format.ts";
+import { sharedHeight } from "../ledger/shared-height.ts";
 
 /** Message kind a follower uses to hand a transaction to the leader; the reply is a SubmitOutcome. */
 export const SUBMIT_MESSAGE = "submit";
@@ -19,6 +20,19 @@ const FORWARD_TIMEOUT_MS = 3_000;
 const MAX_PENDING = 10_000;
 /** How long the leader waits for each peer while recovering blocks at start. */
 const LEADER_RECOVERY_FETCH_MS = 1_000;
+/** First and longest pause before a follower tries again to recover from a divergence, in ms. */
+const DIVERGENCE_RETRY_MIN_MS = 250;
+const DIVERGENCE_RETRY_MAX_MS = 5_000;
+
+/** A block of the leader's that this follower could not take because its own state or chain differs. */
+interface NoopsDivergence {
+  /** The leader's block's number and hash. */
+  number: number;
+  leader: string;
+  /** This follower's head hash then. */
+  own: string;
+  reason: string;
+}
 
 /**
  * Fabric's `noops`: no agreement protocol. The first peer (vp0) is the leader: it orders
@@ -28,6 +42,13 @@ const LEADER_RECOVERY_FETCH_MS = 1_000;
  * At start the leader too asks the followers for blocks it lacks (its own, signed by
  * it, which a lost or cut-off ledger tail may have dropped) before it cuts any block, so
  * it never forks the chain the followers already hold.
+ *
+ * A follower that cannot take a block the leader signed (its re-execution gives another
+ * stateHash or results, or the block does not link to its head) has left the leader's
+ * chain: it counts the divergence, refuses reads, finds the last block it shares with
+ * the leader, rolls back to it (rebuilding its state from its blocks), and pulls the
+ * leader's blocks from there; it retries with growing pauses until it holds the block it
+ * had refused.
  *
  * Cutting: mode "classic" makes one block per transaction as soon as it arrives; mode ""
  * cuts as soon as the leader is free, with whatever is pending (up to batch_size), so a
@@ -60,6 +81,13 @@ class NoopsConsensus implements Consensus {
   /** Leader: the last block was full by bytes, so what is pending makes the next one at once. */
   #overflowing = false;
   #closed = false;
+  /** Follower: the leader's block it could not take, from then until it holds that block. */
+  #diverged: NoopsDivergence | undefined;
+  #divergences = 0;
+  #lastDivergence: NoopsDivergence | undefined;
+  #recovering = false;
+  #recoveryFailures = 0;
+  #recoveryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(context: ConsensusContext) {
     this.#context = context;
@@ -77,7 +105,7 @@ class NoopsConsensus implements Consensus {
       log: context.log,
       sources: () => sources,
       verifyBlockOrigin: (block) => this.verifyBlockOrigin(block),
-      ...(this.#isLeader ? { fetchTimeoutMs: LEADER_RECOVERY_FETCH_MS } : {}),
+      ...(this.#isLeader ? { fetchTimeoutMs: LEADER_RECOVERY_FETCH_MS } : { onDiverged: (block, reason) => this.#diverge(block, reason) }),
     });
   }
 
@@ -161,6 +189,11 @@ class NoopsConsensus implements Consensus {
       batch_size: config.consensus.batch_size,
       batch_timeout_ms: config.consensus.batch_timeout_ms,
     };
+    if (!this.#isLeader) {
+      status["divergences"] = this.#divergences;
+      status["last_divergence"] = this.#lastDivergence ? { ...this.#lastDivergence } : null;
+      status["diverged"] = this.#diverged !== undefined;
+    }
     if (this.#isLeader) {
       status["pending"] = this.#pending.length;
       status["followers"] = Object.fromEntries(this.#feeds.map((feed) => [feed.peerId, feed.status()]));
@@ -169,9 +202,15 @@ class NoopsConsensus implements Consensus {
     return status;
   }
 
+  diverged(): string | undefined {
+    if (!this.#diverged) return undefined;
+    return `this node's state diverged from the leader's at block ${this.#diverged.number}; it is recovering it from ${this.#leaderId}: ask another node, or again shortly`;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#recoveryTimer);
     clearTimeout(this.#cutTimer);
     if (this.#cutSoon !== undefined) clearImmediate(this.#cutSoon);
     this.#unsubscribe?.();
@@ -260,6 +299,8 @@ class NoopsConsensus implements Consensus {
    */
   #acceptPushed(rawBlocks: unknown[], leaderHeight: number): { height: number; error?: string } {
     const { chain, log } = this.#context;
+    // Recovering from a divergence: it pulls the leader's blocks itself.
+    if (this.#diverged) return { height: chain.height, error: "this node is recovering from a divergence" };
     if (rawBlocks.length === 0 && leaderHeight > chain.height) this.#sync.catchUpInBackground();
     for (const raw of rawBlocks) {
       const parsed = parseBlock(raw);
@@ -280,6 +321,8 @@ class NoopsConsensus implements Consensus {
       const applied = chain.apply(block);
       if (!applied.ok) {
         log.log("warn", "block.rejected", { number: block.number, reason: applied.message });
+        // Signed by the leader, yet not what this node makes of it: its chain or state is not the leader's.
+        if ((applied.outcome === "INVALID" || applied.outcome === "CONFLICT") && this.verifyBlockOrigin(block) === null) this.#diverge(block, applied.message);
         return { height: chain.height, error: applied.message };
       }
       if (applied.outcome === "APPENDED") {
@@ -287,6 +330,57 @@ class NoopsConsensus implements Consensus {
       }
     }
     return { height: chain.height };
+  }
+
+  /** Fabric 0.6 stopped here; this follower counts it, stops serving reads, and recovers from the leader. */
+  #diverge(block: Block, reason: string): void {
+    if (this.#diverged) return;
+    const divergence: NoopsDivergence = { number: block.number, leader: block.hash, own: this.#context.chain.head.hash, reason };
+    this.#diverged = divergence;
+    this.#divergences++;
+    this.#lastDivergence = divergence;
+    this.#context.log.log("error", "noops.diverged", { ...divergence, divergences: this.#divergences });
+    void this.#recover();
+  }
+
+  /**
+   * Back to the last block shared with the leader (state rebuilt from the kept blocks, so
+   * a state that no longer matched its blocks is made anew too), then the leader's blocks
+   * from there. Done once it holds the leader's block it had refused; else again later.
+   */
+  async #recover(): Promise<void> {
+    const divergence = this.#diverged;
+    if (!divergence || this.#recovering || this.#closed) return;
+    this.#recovering = true;
+    const { chain, transport, log } = this.#context;
+    try {
+      const shared = await sharedHeight(chain, transport, this.#leaderId);
+      if (typeof shared === "string") {
+        log.log("warn", "noops.recovery_failed", { reason: `${this.#leaderId}: ${shared}` });
+      } else if (!this.#closed) {
+        if (shared < chain.height) log.log("warn", "noops.ledger_rolled_back", { from_height: chain.height, to_height: shared });
+        chain.rollbackTo(shared);
+        await this.#sync.catchUp();
+        if (chain.block(divergence.number)?.hash === divergence.leader) {
+          this.#diverged = undefined;
+          this.#recoveryFailures = 0;
+          log.log("warn", "noops.divergence_recovered", { number: divergence.number, height: chain.height, divergences: this.#divergences });
+          return;
+        }
+        log.log("warn", "noops.recovery_failed", { reason: `block ${divergence.number} still cannot be taken (height ${chain.height})` });
+      }
+    } catch (error: unknown) {
+      log.log("error", "noops.recovery_failed", { reason: errorMessage(error) });
+    } finally {
+      this.#recovering = false;
+    }
+    if (this.#closed) return;
+    this.#recoveryFailures++;
+    const delay = Math.min(DIVERGENCE_RETRY_MAX_MS, DIVERGENCE_RETRY_MIN_MS * 2 ** (this.#recoveryFailures - 1));
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recoveryTimer = undefined;
+      void this.#recover();
+    }, delay);
   }
 }
 

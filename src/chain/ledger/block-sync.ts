@@ -15,6 +15,8 @@ export interface BlockSyncOptions {
   verifyBlockOrigin: (block: Block) => string | null;
   /** How long one page request may take, in ms. */
   fetchTimeoutMs?: number;
+  /** Called for a block that proves its origin but that this chain refuses as INVALID or CONFLICT (it left that chain). */
+  onDiverged?: (block: Block, reason: string) => void;
   /** First and longest pause between rounds while no source answers, in ms. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -124,6 +126,10 @@ export class BlockSync {
       if (origin !== null) return origin;
     }
     const applied = this.#options.chain.apply(block);
-    return applied.ok ? null : applied.message;
+    if (applied.ok) return null;
+    if ((applied.outcome === "INVALID" || applied.outcome === "CONFLICT") && this.#options.verifyBlockOrigin(block) === null) {
+      this.#options.onDiverged?.(block, applied.message);
+    }
+    return applied.message;
   }
 }

@@ -5,6 +5,7 @@ import type { Block, ChaincodeRef, Timestamp, Transaction, TransactionResult, Un
 import { canonicalJson } from "./canonical-json.ts";
 import type { ChaincodeResult } from "../chaincode/chaincode.ts";
 import { executeBlock, executeTransaction, queryChaincode } from "../chaincode/executor.ts";
+import type { BlockExecution } from "../chaincode/executor.ts";
 import { LedgerFile } from "./ledger-file.ts";
 import type { LedgerDurability } from "./ledger-file.ts";
 import type { Logger } from "../log/logger.ts";
@@ -20,6 +21,19 @@ export interface ChainOptions {
   log: Logger;
   /** When appended blocks reach the disk (default "each": before `propose`/`apply` return). */
   durability?: LedgerDurability;
+  /** Tests only (`test_faults` in the node config): a fault to inject into this node's execution. */
+  faults?: ChainFaults;
+}
+
+/**
+ * Faults a test injects to make one node's state diverge through the real paths (its
+ * blocks, its checkpoints, detection and recovery), never set by the daemon.
+ * `corruptBlock`: the first time this process executes block N (proposing it, or applying
+ * another node's), one of its writes is stored wrong, so its stateHash is not the others'.
+ * Replay at start and a rollback's rebuild do not count: they re-execute correctly.
+ */
+export interface ChainFaults {
+  corruptBlock?: number;
 }
 
 export interface CommittedTransaction {
@@ -65,6 +79,8 @@ export class Chain {
   readonly #transactions = new Map<string, { blockNumber: number; index: number }>();
   readonly #listeners = new Set<(block: Block) => void>();
   readonly #log: Logger;
+  /** The block number a test fault will corrupt, until it has fired once. */
+  #corruptBlock: number | undefined;
 
   private constructor(file: LedgerFile, log: Logger) {
     this.#file = file;
@@ -111,6 +127,7 @@ export class Chain {
       }
       chain.#commit((parsed as { value: Block }).value, verdict.writes);
     }
+    chain.#corruptBlock = options.faults?.corruptBlock;
     return chain;
   }
 
@@ -179,7 +196,7 @@ export class Chain {
    */
   propose(proposal: Proposal): Block {
     if (proposal.transactions.length === 0) throw new Error("a proposed block needs at least one transaction");
-    const execution = executeBlock(this.#state, proposal.transactions, MAX_BLOCK_BYTES - BLOCK_RESERVE_BYTES);
+    const execution = this.#faulty(executeBlock(this.#state, proposal.transactions, MAX_BLOCK_BYTES - BLOCK_RESERVE_BYTES));
     const transactions = proposal.transactions.slice(0, execution.results.length);
     const unsigned: UnsignedBlock = {
       number: this.height,
@@ -219,7 +236,7 @@ export class Chain {
     if (block.number > this.height) {
       return { ok: false, outcome: "GAP", message: `block ${block.number} arrived at height ${this.height}` };
     }
-    const verdict = this.#verify(block);
+    const verdict = this.#verify(block, true);
     if (!verdict.ok) return { ok: false, outcome: "INVALID", message: verdict.message };
     this.#file.append(block);
     this.#commit(block, verdict.writes);
@@ -260,7 +277,43 @@ export class Chain {
     this.#file.close();
   }
 
-  #verify(block: Block): { ok: true; writes: Map<string, string | null> } | { ok: false; message: string } {
+  /**
+   * Keeps the first `height` blocks (genesis at least) and forgets the rest: a ledger that
+   * left the agreed chain goes back to the last block it shares with it. The file is cut
+   * with one ftruncate and an fsync, so a crash leaves either the whole old file or the
+   * whole shorter one, each a valid chain that replays; the blocks that follow are then
+   * appended as usual (a torn one is dropped at start). The state and the transaction
+   * index are rebuilt by re-executing the kept blocks, as at start (with `height` the
+   * current height, only that: a state that no longer matches its blocks is made anew).
+   */
+  rollbackTo(height: number): void {
+    if (!Number.isSafeInteger(height) || height < 1) throw new Error(`cannot roll the ledger back to height ${height}: genesis stays`);
+    if (height > this.height) throw new Error(`cannot roll the ledger back to height ${height}: it holds ${this.height} blocks`);
+    this.#file.truncate(height);
+    this.#blocks.length = height;
+    this.#blockBytes.length = Math.min(this.#blockBytes.length, height);
+    this.#state.clear();
+    this.#transactions.clear();
+    for (const block of this.#blocks.slice(1)) {
+      this.#state.apply(executeBlock(this.#state, block.transactions).writes);
+      block.transactions.forEach((tx, index) => this.#transactions.set(tx.uuid, { blockNumber: block.number, index }));
+    }
+  }
+
+  /** A test fault (ChainFaults): corrupts one write of the block it names, once. */
+  #faulty(execution: BlockExecution): BlockExecution {
+    if (this.#corruptBlock !== this.height) return execution;
+    this.#corruptBlock = undefined;
+    // An amount one off (a balance that chaincode still reads), else a stray key.
+    const writes = new Map(execution.writes);
+    const key = [...writes.keys()].find((k) => /^-?\d{1,15}$/.test(writes.get(k) ?? "")) ?? "\u0000test_fault";
+    const value = writes.get(key);
+    writes.set(key, value === undefined || value === null ? `block ${this.height}` : String(Number(value) + 1));
+    this.#log.log("warn", "chain.test_fault_fired", { number: this.height, key });
+    return { ...execution, writes, stateHash: this.#state.hash(writes) };
+  }
+
+  #verify(block: Block, live = false): { ok: true; writes: Map<string, string | null> } | { ok: false; message: string } {
     const head = this.head;
     if (block.number !== this.height) return { ok: false, message: `block ${block.number} is not next (${this.height})` };
     if (block.previousBlockHash !== head.hash) {
@@ -274,7 +327,8 @@ export class Chain {
       }
       seen.add(tx.uuid);
     }
-    const execution = executeBlock(this.#state, block.transactions);
+    const executed = executeBlock(this.#state, block.transactions);
+    const execution = live ? this.#faulty(executed) : executed;
     if (canonicalJson(execution.results) !== canonicalJson(block.transactionResults)) {
       return { ok: false, message: `block ${block.number}'s transaction results differ from re-execution` };
     }

@@ -39,6 +39,11 @@ export class WorldState implements StateReader {
     return this.#entries.size;
   }
 
+  /** Forgets everything: the state is then rebuilt from the blocks kept (a ledger rolled back). */
+  clear(): void {
+    this.#entries.clear();
+  }
+
   /**
    * SHA-256 (hex) over every key/value pair in key order, as the state would be with
    * `pending` applied: the block's stateHash, computed before the block is committed.

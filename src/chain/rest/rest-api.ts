@@ -115,6 +115,12 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
   };
   const addresses = new Map(config.peers.map((peer) => [peer.id, new URL(peer.url).host]));
 
+  /** A diverged node answers no reads from its state until it has the others' again (see consensus.diverged). */
+  const refusedRead = (): ApiResponse | undefined => {
+    const reason = consensus.diverged?.();
+    return reason === undefined ? undefined : { status: 503, body: { Error: reason } };
+  };
+
   const chainInfo = () => ({
     height: chain.height,
     currentBlockHash: chain.head.hash,
@@ -123,12 +129,14 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
 
   // `peer`: a node-to-node route, outside the URL secret.
   const routes: { method: string; pattern: RegExp; peer?: true; handle: (match: string[], request: ApiRequest) => Promise<ApiResponse> | ApiResponse }[] = [
-    { method: "GET", pattern: /^\/chain\/?$/, handle: () => ({ status: 200, body: chainInfo() }) },
+    { method: "GET", pattern: /^\/chain\/?$/, handle: () => refusedRead() ?? { status: 200, body: chainInfo() } },
     {
       method: "GET",
       pattern: /^\/chain\/blocks\/([^/]+)\/?$/,
       handle: ([raw = ""]) => {
         if (!/^\d{1,15}$/.test(raw)) return notFound(`block number "${raw}" is not a non-negative integer`, 400);
+        const refused = refusedRead();
+        if (refused) return refused;
         const block = chain.block(Number(raw));
         if (!block) return notFound(`block ${raw} not found (height ${chain.height})`);
         return { status: 200, body: block };
@@ -138,6 +146,8 @@ export function createRestApi(options: RestApiOptions): ApiHandler & {
       method: "GET",
       pattern: /^\/transactions\/([^/]+)\/?$/,
       handle: ([uuid = ""]) => {
+        const refused = refusedRead();
+        if (refused) return refused;
         const committed = chain.transaction(safeDecode(uuid));
         if (!committed) return notFound(`transaction ${uuid} is not committed`);
         return {

@@ -138,11 +138,14 @@ export class TestNode {
   readonly events: Record<string, unknown>[] = [];
   /** Command that runs the bundle: Node by default, e.g. ["deno", "run", "-A"] for Deno. */
   readonly runtime: readonly string[];
+  /** Environment variables added to the test process's for this node (e.g. CHAIN_NODE_TEST_FAULTS). */
+  readonly env: Readonly<Record<string, string>>;
   #child: ChildProcess | undefined;
   #exited: Promise<number | null> | undefined;
 
-  constructor(config: NodeConfig, configPath: string, runtime: readonly string[] = [process.execPath], urlSecret?: string) {
+  constructor(config: NodeConfig, configPath: string, runtime: readonly string[] = [process.execPath], urlSecret?: string, env: Readonly<Record<string, string>> = {}) {
     this.runtime = runtime;
+    this.env = env;
     this.id = config.node_id;
     this.config = config;
     this.configPath = configPath;
@@ -162,7 +165,7 @@ export class TestNode {
   async start(): Promise<void> {
     if (this.#child) throw new Error(`${this.id} is already running`);
     const [command = process.execPath, ...runtimeArgs] = this.runtime;
-    const child = spawn(command, [...runtimeArgs, BUNDLE, "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, [...runtimeArgs, BUNDLE, "--config", this.configPath], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...this.env } });
     this.#child = child;
     live.add(child);
     let stderr = "";
@@ -242,6 +245,9 @@ export interface ClusterOptions {
   runtimeFor?: (nodeId: string) => readonly string[] | undefined;
   /** The cluster's URL secret, written to a file each node's config names; none by default. */
   urlSecret?: string;
+  /** Fields added to one node's config (e.g. test_faults), and variables to its environment. */
+  configFor?: (nodeId: string) => Partial<NodeConfig> | undefined;
+  envFor?: (nodeId: string) => Record<string, string> | undefined;
 }
 
 export interface TestCluster {
@@ -280,6 +286,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       },
       peers,
       private_key: identity.keys.privateKey,
+      ...options.configFor?.(identity.id),
     };
     if (options.urlSecret !== undefined) {
       config.url_secret_file = join(dir, `${identity.id}.url-secret`);
@@ -287,7 +294,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
     }
     const configPath = join(dir, `${identity.id}.json`);
     writeFileSync(configPath, JSON.stringify(config, null, 2));
-    return new TestNode(config, configPath, options.runtimeFor?.(identity.id), options.urlSecret);
+    return new TestNode(config, configPath, options.runtimeFor?.(identity.id), options.urlSecret, options.envFor?.(identity.id));
   });
   const cluster: TestCluster = {
     clusterId,

@@ -43,6 +43,8 @@ export const GENESIS_HASH = "genesis";
 export class SimLedger {
   readonly blocks: SimBlock[] = [];
   readonly executed = new Set<string>();
+  /** A fault: the block with this number is made wrong once (as a node whose execution erred would). */
+  corruptBlock: number | undefined;
 
   get head(): string {
     return this.blocks.at(-1)?.hash ?? GENESIS_HASH;
@@ -60,7 +62,17 @@ export class SimLedger {
       requests.push(key);
     }
     if (requests.length === 0) return;
-    this.append({ number: this.blocks.length + 1, seq, proposer: batch.proposer, timestamp: batch.timestamp, requests, previous: this.head });
+    const number = this.blocks.length + 1;
+    const corrupt = number === this.corruptBlock;
+    if (corrupt) this.corruptBlock = undefined;
+    this.append({ number, seq, proposer: batch.proposer, timestamp: batch.timestamp + (corrupt ? 1 : 0), requests, previous: this.head });
+  }
+
+  /** Keeps the first `count` blocks (a rollback to the last block shared with the quorum). */
+  truncate(count: number): void {
+    this.blocks.length = count;
+    this.executed.clear();
+    for (const block of this.blocks) for (const key of block.requests) this.executed.add(key);
   }
 
   append(block: Omit<SimBlock, "hash">): void {
@@ -343,24 +355,32 @@ export class SimNetwork {
     for (const message of opened.messages) node.replica.receive(opened.from, message, this.now);
   }
 
-  /** State transfer: copy blocks from a source that holds the target, checking the hash chain first. */
+  /**
+   * State transfer: copy blocks from a source that holds the target, from the last block
+   * both ledgers share (rolling this one back past any it does not), checking the hash
+   * chain first.
+   */
   #transfer(node: SimNode, target: TransferTarget): void {
     if (node.crashed) return;
     for (const sourceId of target.sources) {
       const source = this.node(sourceId);
       if (source.crashed) continue;
       const end = source.ledger.blocks.findIndex((b) => b.hash === target.digest);
-      if (end < 0 && target.digest !== node.ledger.head) continue;
-      const wanted = end < 0 ? [] : source.ledger.blocks.slice(node.ledger.blocks.length, end + 1);
-      let previous = node.ledger.head;
+      if (end < 0 && target.digest !== GENESIS_HASH) continue;
+      let shared = 0;
+      while (shared < Math.min(node.ledger.blocks.length, end + 1) && node.ledger.blocks[shared]!.hash === source.ledger.blocks[shared]!.hash) shared++;
+      const wanted = source.ledger.blocks.slice(shared, end + 1);
+      let previous = shared === 0 ? GENESIS_HASH : node.ledger.blocks[shared - 1]!.hash;
       let valid = true;
       for (const block of wanted) {
         if (block.previous !== previous || blockHash(block) !== block.hash) valid = false;
         previous = block.hash;
       }
       if (!valid || previous !== target.digest) continue;
+      const forked = shared < node.ledger.blocks.length;
+      if (forked) node.ledger.truncate(shared);
       for (const block of wanted) node.ledger.append(block);
-      node.replica.transferDone(target.seq, target.digest, this.now);
+      node.replica.transferDone(target.seq, target.digest, this.now, forked);
       return;
     }
     node.replica.transferFailed();

@@ -17,6 +17,7 @@ import type { TransferTarget } from "./pbft-replica.ts";
 import type { PeerMessage } from "../../peer/peer-envelope.ts";
 import { MAX_BATCH_BYTES, MAX_TRANSACTION_BYTES, encodedBytes } from "../../size-limits.ts";
 import { parseBlock, parseTransaction } from "../../peer/wire-format.ts";
+import { sharedHeight } from "../../ledger/shared-height.ts";
 
 /** K: a checkpoint every this many sequence numbers. */
 export const PBFT_CHECKPOINT_INTERVAL = 32;
@@ -49,6 +50,7 @@ const EVENT_LEVELS: Readonly<Record<string, LogLevel>> = {
   "pbft.message_rejected": "warn",
   "pbft.primary_suspected": "warn",
   "pbft.checkpoint_diverged": "error",
+  "pbft.divergence_recovered": "warn",
   "pbft.request_timeout": "warn",
 };
 
@@ -96,14 +98,7 @@ class PbftConsensus implements Consensus {
     const pairKeys = derivePairKeys({ clusterId: config.cluster_id, selfId: config.node_id, privateKeyPem: config.private_key, peers: config.peers });
     this.#codec = new FrameCodec({ selfId: config.node_id, pairKeys, epoch: now() });
 
-    // What the ledger says was executed: request keys, and the last sequence number.
-    let executed = 0;
-    for (let n = 1; n < chain.height; n++) {
-      const meta = readMetadata(chain.block(n) as Block);
-      if (!meta) continue;
-      for (const key of meta.requests) this.#executedKeys.add(key);
-      executed = Math.max(executed, meta.pbft_seq);
-    }
+    const executed = this.#readExecuted();
     const stableSeq = Math.floor(executed / PBFT_CHECKPOINT_INTERVAL) * PBFT_CHECKPOINT_INTERVAL;
     this.#pbftLog = new PbftLogFile(join(config.data_dir, "pbft-log.jsonl"));
     const { mode, batch_size: batchSize, batch_timeout_ms: batchTimeoutMs } = config.consensus;
@@ -190,6 +185,14 @@ class PbftConsensus implements Consensus {
     return { status: 400, body: { Error: `pbft takes its messages as frames on POST /peer/frame, not kind "${message.kind}"` } };
   }
 
+  diverged(): string | undefined {
+    const status = this.#replica.status();
+    if (!status.diverged) return undefined;
+    const last = status.last_divergence;
+    const where = last === null ? "" : last.own === "" ? ` before sequence number ${last.seq}` : ` at checkpoint ${last.seq}`;
+    return `this node's state diverged from the quorum's${where}; it is recovering it by state transfer: ask another node, or again shortly`;
+  }
+
   verifyBlockOrigin(block: Block): string | null {
     if (!readMetadata(block)) return `block ${block.number} carries no pbft sequence number`;
     if (!this.#certified.has(block.hash)) return `block ${block.number} is taken only by state transfer, against a state digest f+1 replicas vouched for`;
@@ -228,6 +231,20 @@ class PbftConsensus implements Consensus {
   #observeSelf(now: number): LagWatch {
     this.#lag.observe(this.#context.config.node_id, this.#replica.lastExecuted, now);
     return this.#lag;
+  }
+
+  /** What the ledger says was executed: the request keys (kept in #executedKeys), and the last sequence number. */
+  #readExecuted(): number {
+    const { chain } = this.#context;
+    this.#executedKeys.clear();
+    let executed = 0;
+    for (let n = 1; n < chain.height; n++) {
+      const meta = readMetadata(chain.block(n) as Block);
+      if (!meta) continue;
+      for (const key of meta.requests) this.#executedKeys.add(key);
+      executed = Math.max(executed, meta.pbft_seq);
+    }
+    return executed;
   }
 
   /** Unique per node across restarts: microseconds of the wall clock, or one more than the last. */
@@ -306,12 +323,12 @@ class PbftConsensus implements Consensus {
     for (const source of target.sources) {
       if (this.#closed) return;
       try {
-        const problem = await this.#transferFrom(source, target);
-        if (problem === null) {
-          this.#replica.transferDone(target.seq, target.digest, now());
+        const outcome = await this.#transferFrom(source, target);
+        if (typeof outcome !== "string") {
+          this.#replica.transferDone(target.seq, target.digest, now(), outcome.forked);
           return;
         }
-        log.log("warn", "pbft.transfer_source_failed", { source, seq: target.seq, reason: problem });
+        log.log("warn", "pbft.transfer_source_failed", { source, seq: target.seq, reason: outcome });
       } catch (error: unknown) {
         log.log("error", "pbft.transfer_failed", { source, error: errorMessage(error) });
       }
@@ -319,14 +336,24 @@ class PbftConsensus implements Consensus {
     this.#replica.transferFailed();
   }
 
-  /** Fetches the blocks up to the one whose hash is `target.digest`, checks the hash chain, then applies them. */
-  async #transferFrom(source: string, target: TransferTarget): Promise<string | null> {
+  /**
+   * Fetches the blocks up to the one whose hash is `target.digest`, checks the hash chain,
+   * then applies them. They are fetched from the last block this ledger shares with the
+   * source: its head when it is merely behind; an earlier one when its own blocks left the
+   * agreed chain (a divergence), which are then rolled back, but only once the source's
+   * blocks are in hand and proven to chain to the vouched-for digest. Answers whether it
+   * rolled back (`forked`), or why this source would not do.
+   */
+  async #transferFrom(source: string, target: TransferTarget): Promise<{ forked: boolean } | string> {
     const { chain, transport, log } = this.#context;
-    if (chain.head.hash === target.digest) return null;
+    if (chain.head.hash === target.digest && !target.diverged) return { forked: false };
+    const shared = await sharedHeight(chain, transport, source);
+    if (typeof shared === "string") return shared;
+    const base = chain.block(shared - 1) as Block;
     const collected: Block[] = [];
-    let reached = false;
+    let reached = base.hash === target.digest;
     while (!reached) {
-      const fetched = await transport.fetchBlocks(source, chain.height + collected.length, 5_000);
+      const fetched = await transport.fetchBlocks(source, shared + collected.length, 5_000);
       if (!fetched.ok) return fetched.error;
       if (fetched.page.blocks.length === 0) return `${source} has no block with hash ${target.digest}`;
       for (const raw of fetched.page.blocks) {
@@ -341,12 +368,19 @@ class PbftConsensus implements Consensus {
       if (collected.length > MAX_TRANSFER_BLOCKS) return `more than ${MAX_TRANSFER_BLOCKS} blocks to transfer`;
     }
     // The vouched-for digest is the last block's hash; the chain of hashes proves every block before it.
-    let previous = chain.head.hash;
+    let previous = base.hash;
     for (const [index, block] of collected.entries()) {
-      if (block.number !== chain.height + index || block.previousBlockHash !== previous || computeBlockHash(block) !== block.hash || !readMetadata(block)) {
+      if (block.number !== shared + index || block.previousBlockHash !== previous || computeBlockHash(block) !== block.hash || !readMetadata(block)) {
         return `block ${block.number} from ${source} does not chain to the vouched-for state`;
       }
       previous = block.hash;
+    }
+    if (chain.block(shared - 1)?.hash !== base.hash) return `the ledger changed while blocks were fetched from ${source}`;
+    const forked = shared < chain.height;
+    if (forked) {
+      log.log("warn", "pbft.ledger_rolled_back", { from_height: chain.height, to_height: shared, head: base.hash, source });
+      chain.rollbackTo(shared);
+      this.#readExecuted();
     }
     for (const block of collected) {
       this.#certified.add(block.hash);
@@ -357,7 +391,7 @@ class PbftConsensus implements Consensus {
       log.log("info", "block.committed", { number: block.number, hash: block.hash, transactions: block.transactions.length, by: "state_transfer" });
     }
     log.log("info", "sync.caught_up", { source, height: chain.height, seq: target.seq });
-    return null;
+    return { forked };
   }
 }
 

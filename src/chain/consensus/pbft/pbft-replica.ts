@@ -28,6 +28,12 @@
  * on its own, asks the environment to fetch the state up to that digest from those peers.
  * Replicas exchange statuses every status interval, and at once on start, which is also
  * how a restarted replica learns the current view.
+ *
+ * Divergence: a quorum checkpoint whose digest is not this replica's own for that number
+ * means its state is not the agreed one (a fault in its execution, a ledger changed under
+ * it). Fabric 0.6 panicked; this replica counts it, stops executing, and asks the
+ * environment for a transfer marked `diverged`: back to the last block it shares with the
+ * quorum, then forward to the quorum's digest. Then it executes again from there.
  */
 import { batchDigest, requestKey, viewChangeText } from "./pbft-messages.ts";
 import { encodedBytes } from "../../size-limits.ts";
@@ -80,6 +86,20 @@ export interface TransferTarget {
   seq: number;
   digest: string;
   sources: string[];
+  /**
+   * This replica's own state at `seq` is not the quorum's: the transfer must first find
+   * the last block it shares with the sources, roll the ledger back to it, and fetch the
+   * rest from there (not only what lies beyond its head).
+   */
+  diverged?: true;
+}
+
+/** A quorum checkpoint (or a vouched-for state) that this replica's own state did not match. */
+export interface Divergence {
+  seq: number;
+  /** This replica's digest there (empty when it found the fork by state transfer, not at a checkpoint). */
+  own: string;
+  quorum: string;
 }
 
 export type BatchMode = "classic" | "batch" | "";
@@ -140,6 +160,11 @@ export interface ReplicaStatus {
   view_changes: number;
   state_transfers: number;
   transferring: boolean;
+  /** Times this replica found its state diverged from the quorum's (and recovered, or is recovering). */
+  divergences: number;
+  last_divergence: Divergence | null;
+  /** True from a divergence until the state transfer that recovers from it ends: client reads are refused meanwhile. */
+  diverged: boolean;
   rejected: Record<ProtocolRejection, number>;
 }
 
@@ -224,6 +249,10 @@ export class PbftReplica {
   readonly #startedAt: number;
   #transferring: TransferTarget | undefined;
   #transferCount = 0;
+  /** The quorum's state this replica must recover to, from a divergence until the transfer lands. */
+  #recovery: TransferTarget | undefined;
+  #divergenceCount = 0;
+  #lastDivergence: Divergence | undefined;
   readonly #rejected = Object.fromEntries(PROTOCOL_REJECTIONS.map((r) => [r, 0])) as Record<ProtocolRejection, number>;
 
   constructor(options: ReplicaOptions, env: ReplicaEnvironment) {
@@ -268,6 +297,11 @@ export class PbftReplica {
 
   get lastExecuted(): number {
     return this.#lastExecuted;
+  }
+
+  /** From a divergence until the recovery's state transfer lands: this replica's state is not the quorum's. */
+  get diverged(): boolean {
+    return this.#recovery !== undefined;
   }
 
   primaryOf(view: number): string {
@@ -348,14 +382,29 @@ export class PbftReplica {
     if (now >= this.#nextStatusAt) {
       this.#nextStatusAt = now + this.#options.statusIntervalMs;
       this.#broadcast(this.#statusMessage(false));
+      // A recovery whose transfer failed (its sources unreachable) tries again.
+      if (this.#recovery && !this.#transferring) this.#startRecovery();
       this.#checkLag();
     }
   }
 
-  /** The environment reached `seq` and `digest` by state transfer. */
-  transferDone(seq: number, digest: string, now: number): void {
+  /**
+   * The environment reached `seq` and `digest` by state transfer. `forked`: to get there it
+   * had to roll this replica's ledger back past blocks the sources do not hold (its own
+   * state had diverged, whether or not a checkpoint showed it yet).
+   */
+  transferDone(seq: number, digest: string, now: number, forked = false): void {
     this.#clock = now;
+    const target = this.#transferring;
     this.#transferring = undefined;
+    if (forked && !target?.diverged && !this.#recovery) {
+      // Found by the transfer, not at a checkpoint: count it all the same.
+      this.#noteDivergence({ seq, own: "", quorum: digest }, target?.sources ?? []);
+    }
+    if (target?.diverged || forked) {
+      this.#recovered(seq, digest, now);
+      return;
+    }
     if (seq > this.#lastExecuted) {
       this.#lastExecuted = seq;
       this.#transferCount++;
@@ -375,6 +424,34 @@ export class PbftReplica {
     this.#transferring = undefined;
   }
 
+  /**
+   * The ledger now ends at the quorum's state for `seq` (blocks this replica made beyond
+   * it were rolled back): it executes again from there, re-running batches it had
+   * committed above `seq` on the agreed state, and checkpoints with the others again.
+   */
+  #recovered(seq: number, digest: string, now: number): void {
+    const recovery = this.#recovery;
+    this.#transferCount++;
+    this.#lastExecuted = seq;
+    this.#executedAtLastCheck = seq;
+    for (const held of [...this.#ownCheckpoints.keys()]) if (held >= seq) this.#ownCheckpoints.delete(held);
+    if (seq % this.#options.checkpointInterval === 0) {
+      this.#ownCheckpoints.set(seq, digest);
+      if (seq > this.#stable.seq) this.#makeStable({ seq, digest });
+    }
+    // Requests in the rolled-back blocks are not executed any more: they run again from their committed slots.
+    this.#nextSeq = Math.max(this.#nextSeq, seq + 1);
+    if (recovery && recovery.seq > seq) {
+      // A later quorum checkpoint disagreed meanwhile: recover up to it as well.
+      this.#startRecovery();
+      return;
+    }
+    this.#recovery = undefined;
+    this.#env.log("pbft.divergence_recovered", { seq, digest, divergences: this.#divergenceCount });
+    this.#forgetExecuted(now);
+    this.#executeReady(now);
+  }
+
   status(): ReplicaStatus {
     return {
       view: this.#view,
@@ -389,6 +466,9 @@ export class PbftReplica {
       view_changes: this.#viewChangeCount,
       state_transfers: this.#transferCount,
       transferring: this.#transferring !== undefined,
+      divergences: this.#divergenceCount,
+      last_divergence: this.#lastDivergence ? { ...this.#lastDivergence } : null,
+      diverged: this.#recovery !== undefined,
       rejected: { ...this.#rejected },
     };
   }
@@ -420,7 +500,7 @@ export class PbftReplica {
 
   /** Primary: assigns numbers to pending requests while the window and the mode allow. */
   #cut(now: number): void {
-    if (!this.#active || !this.isPrimary || !this.#synced || this.#transferring) return;
+    if (!this.#active || !this.isPrimary || !this.#synced || this.#transferring || this.#recovery) return;
     const { mode, batchSize, batchTimeoutMs, watermarkWindow } = this.#options;
     while (this.#pending.length > 0 && this.#nextSeq <= this.#stable.seq + watermarkWindow) {
       const oldest = this.#pending[0]?.arrivedAt ?? now;
@@ -554,7 +634,8 @@ export class PbftReplica {
 
   #executeReady(now: number): void {
     let progressed = false;
-    while (!this.#transferring) {
+    // A diverged replica executes nothing more on its state until it has the quorum's.
+    while (!this.#transferring && !this.#recovery) {
       const seq = this.#lastExecuted + 1;
       const committed = this.#slots.get(seq)?.committed;
       if (!committed) break;
@@ -587,17 +668,49 @@ export class PbftReplica {
     let votes = this.#checkpointVotes.get(seq);
     if (!votes) this.#checkpointVotes.set(seq, (votes = new Map()));
     votes.set(from, digest);
-    const matching = [...votes.entries()].filter(([, d]) => d === digest).map(([id]) => id);
-    if (matching.length < this.quorum) return;
+    // The quorum's digest, whichever vote completed it: this replica's own vote may come
+    // after the others' (it executed the number last) and must still be compared.
+    const byDigest = new Map<string, string[]>();
+    for (const [id, d] of votes) byDigest.set(d, [...(byDigest.get(d) ?? []), id]);
+    const agreed = [...byDigest.entries()].find(([, ids]) => ids.length >= this.quorum);
+    if (!agreed) return;
+    const [quorumDigest, matching] = agreed;
     const own = this.#ownCheckpoints.get(seq);
-    if (own === digest) {
-      this.#makeStable({ seq, digest });
+    if (own === quorumDigest) {
+      this.#makeStable({ seq, digest: quorumDigest });
       this.#cut(this.#clock);
     } else if (own !== undefined) {
-      this.#env.log("pbft.checkpoint_diverged", { seq, own, quorum: digest });
+      const sources = matching.filter((id) => id !== this.id);
+      if (this.#recovery) {
+        // Still recovering from this divergence: aim at the later agreed state instead (the transfer in flight goes on to it).
+        if (this.#recovery.seq < seq) this.#recovery = { seq, digest: quorumDigest, sources, diverged: true };
+        return;
+      }
+      this.#noteDivergence({ seq, own, quorum: quorumDigest }, sources);
+      this.#startRecovery();
     } else if (this.#lastExecuted < seq) {
-      this.#requestTransfer({ seq, digest, sources: matching.filter((id) => id !== this.id) });
+      this.#requestTransfer({ seq, digest: quorumDigest, sources: matching.filter((id) => id !== this.id) });
     }
+  }
+
+  /**
+   * Fabric 0.6 panicked here. This replica logs it, counts it, stops executing on its
+   * state (and the node stops serving reads from it), and recovers: its ledger goes back
+   * to the last block the quorum holds too, and the rest comes by state transfer.
+   */
+  #noteDivergence(divergence: Divergence, sources: string[]): void {
+    this.#divergenceCount++;
+    this.#lastDivergence = divergence;
+    this.#env.log("pbft.checkpoint_diverged", { ...divergence, last_executed: this.#lastExecuted, sources, divergences: this.#divergenceCount });
+    this.#recovery = { seq: divergence.seq, digest: divergence.quorum, sources, diverged: true };
+  }
+
+  #startRecovery(): void {
+    const target = this.#recovery;
+    if (!target || this.#transferring) return;
+    this.#transferring = target;
+    this.#env.log("pbft.state_transfer", { from_seq: this.#lastExecuted, to_seq: target.seq, sources: target.sources, diverged: true });
+    this.#env.startTransfer(target);
   }
 
   #makeStable(checkpoint: Checkpoint): void {
