@@ -1,0 +1,160 @@
+/**
+ * bench:fleet — what a large fleet costs the daemon. For each fleet size (FLEET_SCALES,
+ * default 10,000 and 100,000 clusters, on FLEET_HOSTS = 1,000 simulated memory hosts with
+ * latency and failures: see bench-fleet-server.ts), in one run:
+ *   - seed: the database is written through the pool store (not the HTTP create path, which
+ *     would take the reconciler one driver call per cluster), as the daemon writes it;
+ *   - start-up: a daemon on that database, from createDaemon to its listener serving;
+ *   - each scheduler job run once, alone: wall time and the longest event-loop block;
+ *   - with the scheduler running as in production: the trivial route (GET /api/health), then
+ *     FLEET_APPLIES applies and their releases over real HTTP with 32 clients; apply's rate
+ *     and p99, its ratio to the trivial route's rate, and the longest block meanwhile;
+ *   - the daemon's RSS and heap, and the database file's size.
+ * Prints the load average beside the figures. Last line: JSON.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { Agent } from "node:http";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { callJson, quantile } from "./bench-http.ts";
+
+const CLIENTS = 32;
+const SCALES = (process.env["FLEET_SCALES"] ?? "10000,100000").split(",").map(Number);
+const HOSTS = Number(process.env["FLEET_HOSTS"] ?? 1000);
+const APPLIES = Number(process.env["FLEET_APPLIES"] ?? 5000);
+const serverScript = fileURLToPath(new URL("./bench-fleet-server.ts", import.meta.url));
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const load = () => round(loadavg()[0]!);
+
+/** Runs the server script in a mode; answers the child with a line reader on its stdout. */
+function child(mode: "seed" | "serve", dir: string, clusters: number) {
+  const proc = spawn(process.execPath, ["--import", "tsx", serverScript], {
+    stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, FLEET_MODE: mode, FLEET_DIR: dir, FLEET_CLUSTERS: String(clusters), FLEET_HOSTS: String(HOSTS) },
+  });
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+  const next = async (): Promise<any> => {
+    const line = await Promise.race([lines.next(), exited.then((code) => { throw new Error(`fleet server (${mode}) exited with ${code}`); })]);
+    if (line.done) throw new Error(`fleet server (${mode}) closed its output`);
+    return JSON.parse(line.value);
+  };
+  const ask = async (cmd: string): Promise<any> => {
+    proc.stdin!.write(JSON.stringify({ cmd }) + "\n");
+    return next();
+  };
+  return { proc, next, ask, exited };
+}
+
+/** Runs `total` calls over CLIENTS concurrent loops; answers per-second rate and latencies. */
+async function drive(total: number, one: (i: number) => Promise<void>) {
+  let next = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      for (let i = next++; i < total; i = next++) {
+        const t0 = performance.now();
+        await one(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { per_s: round(total / seconds, 0), p50_ms: round(quantile(latencies, 0.5)), p99_ms: round(quantile(latencies, 0.99)) };
+}
+
+async function measure(clusters: number) {
+  const dir = mkdtempSync(join(tmpdir(), "chainpool-fleet-"));
+  try {
+    const seedStarted = performance.now();
+    const seeder = child("seed", dir, clusters);
+    const seedExit = await seeder.exited;
+    if (seedExit !== 0) throw new Error(`seeding exited with ${seedExit}`);
+    const seed_s = round((performance.now() - seedStarted) / 1000, 1);
+
+    const spawned = performance.now();
+    const daemon = child("serve", dir, clusters);
+    const ready = (await daemon.next()) as { url: string; startup_ms: number };
+    const startup = { startup_ms: ready.startup_ms, process_to_serving_ms: Math.round(performance.now() - spawned) };
+    const { jobs } = (await daemon.ask("jobs")) as { jobs: Record<string, { wall_ms: number; max_block_ms: number }> };
+    const idle = await daemon.ask("stats");
+
+    await daemon.ask("start");
+    const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+    const call = (method: string, path: string, body?: unknown) => callJson(agent, `${ready.url}${path}`, method, body);
+    await drive(500, async () => void (await call("GET", "/api/health"))); // warm-up: JIT and connections
+    const baseline = await drive(APPLIES, async () => {
+      const r = await call("GET", "/api/health");
+      if (r.status !== 200) throw new Error(`health answered ${r.status}`);
+    });
+    const ids: string[] = new Array(APPLIES);
+    const apply = await drive(APPLIES, async (i) => {
+      const r = await call("POST", "/v2/cluster_op", { action: "apply", user_id: `fleet-user-${i}` });
+      if (r.status !== 200) throw new Error(`apply ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+      ids[i] = r.json.data.id;
+    });
+    if (new Set(ids).size !== APPLIES) throw new Error("a cluster was handed out twice");
+    const release = await drive(APPLIES, async (i) => {
+      const r = await call("POST", "/v2/cluster_op", { action: "release", cluster_id: ids[i] });
+      if (r.status !== 200) throw new Error(`release ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
+    });
+    agent.destroy();
+    const serving = await daemon.ask("stats");
+    daemon.proc.stdin!.write(JSON.stringify({ cmd: "stop" }) + "\n");
+    await daemon.exited;
+    return {
+      clusters,
+      hosts: HOSTS,
+      seed_s,
+      ...startup,
+      jobs,
+      baseline,
+      apply: { ...apply, ratio: round(apply.per_s / baseline.per_s, 3) },
+      release,
+      memory: { idle_rss_mb: idle.rss_mb, idle_heap_mb: idle.heap_used_mb, serving_rss_mb: serving.rss_mb, serving_heap_mb: serving.heap_used_mb },
+      db_mb: idle.db_mb,
+      wal_mb: serving.wal_mb,
+      max_block_ms_while_serving: serving.max_block_ms_while_serving,
+      load_avg_1m: load(),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const loadAtStart = load();
+console.log(`load average (1 min) at start: ${loadAtStart}; hosts: ${HOSTS}; applies per size: ${APPLIES}`);
+const results: Array<Awaited<ReturnType<typeof measure>>> = [];
+for (const clusters of SCALES) {
+  const r = await measure(clusters);
+  results.push(r);
+  console.log(`\n${clusters} clusters (load ${r.load_avg_1m}): seeded in ${r.seed_s} s, start-up ${r.startup_ms} ms (process to serving ${r.process_to_serving_ms} ms)`);
+  for (const [name, j] of Object.entries(r.jobs)) console.log(`  job ${name.padEnd(14)} ${String(j.wall_ms).padStart(9)} ms wall, longest block ${j.max_block_ms} ms`);
+  console.log(`  GET /api/health ${r.baseline.per_s}/s p99 ${r.baseline.p99_ms} ms`);
+  console.log(`  apply ${r.apply.per_s}/s p99 ${r.apply.p99_ms} ms, ratio to health ${r.apply.ratio}; release ${r.release.per_s}/s p99 ${r.release.p99_ms} ms`);
+  console.log(`  longest block while serving with the scheduler on: ${r.max_block_ms_while_serving} ms`);
+  console.log(`  memory: idle RSS ${r.memory.idle_rss_mb} MB heap ${r.memory.idle_heap_mb} MB; serving RSS ${r.memory.serving_rss_mb} MB heap ${r.memory.serving_heap_mb} MB; database ${r.db_mb} MB (WAL ${r.wal_mb} MB)`);
+}
+const small = results[0]!;
+const large = results[results.length - 1]!;
+const worstJobBlock = Math.max(...results.flatMap((r) => Object.values(r.jobs).map((j) => j.max_block_ms)));
+console.log(
+  JSON.stringify({
+    load_avg_1m_start: loadAtStart,
+    load_avg_1m_end: load(),
+    hosts: HOSTS,
+    applies: APPLIES,
+    sizes: Object.fromEntries(results.map((r) => [r.clusters, r])),
+    apply_ratio_large_vs_small: round(large.apply.ratio / small.apply.ratio, 3),
+    worst_job_block_ms: worstJobBlock,
+    aims: {
+      apply_ratio_within_10pct: large.apply.ratio >= small.apply.ratio * 0.9,
+      no_job_blocks_over_20ms: worstJobBlock <= 20,
+    },
+  }),
+);
