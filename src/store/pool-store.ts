@@ -285,6 +285,45 @@ export class PoolStore {
   }
 
   /**
+   * A page of the clusters the health job probes (running, no op owed), in rowid order after
+   * `cursor`: the job walks the fleet a page at a time instead of holding every row at once.
+   */
+  probeablePage(cursor: number, limit: number): Array<{ seq: number; cluster: Cluster }> {
+    return this.db
+      // `+status`: walk the table in rowid order from the cursor; through the status index every
+      // page would first sort all running clusters.
+      .prepare("SELECT rowid AS seq, * FROM clusters WHERE +status = 'running' AND op IS NULL AND rowid > ? ORDER BY rowid LIMIT ?")
+      .all<ClusterRow & { seq: number }>([cursor, limit])
+      .map((r) => ({ seq: r.seq, cluster: toCluster(r) }));
+  }
+
+  /** How many clusters the health job has to probe (see probeablePage). */
+  countProbeable(): number {
+    return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE status = 'running' AND op IS NULL").get<{ n: number }>()!.n;
+  }
+
+  /** A page of every cluster id, in rowid order after `cursor` (the sweep's list of what rows claim). */
+  clusterIdPage(cursor: number, limit: number): Array<{ seq: number; id: string }> {
+    return this.db.prepare("SELECT rowid AS seq, id FROM clusters WHERE rowid > ? ORDER BY rowid LIMIT ?").all<{ seq: number; id: string }>([cursor, limit]);
+  }
+
+  /** Active autofill hosts below capacity (by the trigger-kept count: no cluster row is read). */
+  hostsToFill(): Host[] {
+    return this.db
+      .prepare("SELECT * FROM hosts WHERE autofill = 1 AND status = 'active' AND cluster_count < capacity ORDER BY create_ts, name")
+      .all<HostRow>()
+      .map(toHost);
+  }
+
+  /** The host's clusters by consensus type, "plugin/mode/size" -> count. */
+  typeCountsOnHost(hostId: string): Map<string, number> {
+    const rows = this.db
+      .prepare("SELECT consensus_plugin || '/' || consensus_mode || '/' || size AS k, COUNT(*) AS n FROM clusters WHERE host_id = ? GROUP BY k")
+      .all<{ k: string; n: number }>([hostId]);
+    return new Map(rows.map((r) => [r.k, r.n]));
+  }
+
+  /**
    * Inserts a cluster row in state `creating` with op `create`, if the host has room.
    * The capacity check and the insert are one transaction, so parallel creations can
    * never push a host past its capacity.
@@ -569,11 +608,13 @@ export class PoolStore {
 
   /** Records a health probe; `failuresToFail` consecutive failures turn the health to FAIL. */
   recordHealth(id: string, ok: boolean, failuresToFail: number): Health {
+    if (ok) {
+      // One statement needs no transaction of its own, and a cluster that was healthy already
+      // (nearly every probe of a large fleet) changes no row: nothing is written to the WAL.
+      this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ? AND (health != 'OK' OR health_fails != 0)").run([id]);
+      return "OK";
+    }
     return this.db.transaction(() => {
-      if (ok) {
-        this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ?").run([id]);
-        return "OK";
-      }
       this.db.prepare("UPDATE clusters SET health_fails = health_fails + 1 WHERE id = ?").run([id]);
       const row = this.db.prepare("SELECT health_fails, health FROM clusters WHERE id = ?").get<{ health_fails: number; health: Health }>([id]);
       if (!row) return "";
@@ -617,7 +658,9 @@ export class PoolStore {
    */
   pendingOps(cursor: number, limit: number): Array<{ seq: number; id: string }> {
     return this.db
-      .prepare("SELECT rowid AS seq, id FROM clusters WHERE op IS NOT NULL AND rowid > ? ORDER BY rowid LIMIT ?")
+      // `+rowid`: read the clusters with an op through the partial index clusters_op (a sort of
+      // the backlog alone); walking the table by rowid read every cluster to find none owed.
+      .prepare("SELECT rowid AS seq, id FROM clusters WHERE op IS NOT NULL AND +rowid > ? ORDER BY +rowid LIMIT ?")
       .all<{ seq: number; id: string }>([cursor, limit]);
   }
 
