@@ -8,7 +8,8 @@
  *   - each scheduler job run once, alone: wall time and the longest event-loop block;
  *   - with the scheduler running as in production: the trivial route (GET /api/health), then
  *     FLEET_APPLIES applies and their releases over real HTTP with 32 clients; apply's rate
- *     and p99, its ratio to the trivial route's rate, and the longest block meanwhile;
+ *     and p99, its ratio to the trivial route's rate, and the longest block meanwhile (each
+ *     phase stops after FLEET_PHASE_S, default 45 s, with the requests made by then);
  *   - the daemon's RSS and heap, and the database file's size.
  * Prints the load average beside the figures. Last line: JSON.
  */
@@ -25,6 +26,8 @@ const CLIENTS = 32;
 const SCALES = (process.env["FLEET_SCALES"] ?? "10000,100000").split(",").map(Number);
 const HOSTS = Number(process.env["FLEET_HOSTS"] ?? 1000);
 const APPLIES = Number(process.env["FLEET_APPLIES"] ?? 5000);
+/** Each HTTP phase stops after this long even if not all its requests were made (a daemon whose jobs hold the loop for seconds serves few). */
+const PHASE_S = Number(process.env["FLEET_PHASE_S"] ?? 45);
 const serverScript = fileURLToPath(new URL("./bench-fleet-server.ts", import.meta.url));
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const load = () => round(loadavg()[0]!);
@@ -49,14 +52,18 @@ function child(mode: "seed" | "serve", dir: string, clusters: number) {
   return { proc, next, ask, exited };
 }
 
-/** Runs `total` calls over CLIENTS concurrent loops; answers per-second rate and latencies. */
+/**
+ * Runs up to `total` calls over CLIENTS concurrent loops, for at most PHASE_S; answers how
+ * many were made, the per-second rate and latencies.
+ */
 async function drive(total: number, one: (i: number) => Promise<void>) {
   let next = 0;
   const latencies: number[] = [];
   const started = performance.now();
+  const stopAt = started + PHASE_S * 1000;
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
-      for (let i = next++; i < total; i = next++) {
+      for (let i = next++; i < total && performance.now() < stopAt; i = next++) {
         const t0 = performance.now();
         await one(i);
         latencies.push(performance.now() - t0);
@@ -65,7 +72,8 @@ async function drive(total: number, one: (i: number) => Promise<void>) {
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { per_s: round(total / seconds, 0), p50_ms: round(quantile(latencies, 0.5)), p99_ms: round(quantile(latencies, 0.99)) };
+  const done = latencies.length;
+  return { requests: done, per_s: round(done / seconds, 0), p50_ms: round(quantile(latencies, 0.5)), p99_ms: round(quantile(latencies, 0.99)) };
 }
 
 async function measure(clusters: number) {
@@ -98,8 +106,8 @@ async function measure(clusters: number) {
       if (r.status !== 200) throw new Error(`apply ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
       ids[i] = r.json.data.id;
     });
-    if (new Set(ids).size !== APPLIES) throw new Error("a cluster was handed out twice");
-    const release = await drive(APPLIES, async (i) => {
+    if (new Set(ids.slice(0, apply.requests)).size !== apply.requests) throw new Error("a cluster was handed out twice");
+    const release = await drive(apply.requests, async (i) => {
       const r = await call("POST", "/v2/cluster_op", { action: "release", cluster_id: ids[i] });
       if (r.status !== 200) throw new Error(`release ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
     });
