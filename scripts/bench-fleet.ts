@@ -111,6 +111,11 @@ async function measure(clusters: number) {
       const r = await call("POST", "/v2/cluster_op", { action: "release", cluster_id: ids[i] });
       if (r.status !== 200) throw new Error(`release ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
     });
+    // One operator look at the pool (what a console or a metrics scrape asks for): it counts the whole table.
+    const statStarted = performance.now();
+    const stat = await call("GET", "/api/stat");
+    if (stat.status !== 200) throw new Error(`stat answered ${stat.status}`);
+    const stat_ms = round(performance.now() - statStarted);
     agent.destroy();
     const serving = await daemon.ask("stats");
     daemon.proc.stdin!.write(JSON.stringify({ cmd: "stop" }) + "\n");
@@ -124,6 +129,7 @@ async function measure(clusters: number) {
       baseline,
       apply: { ...apply, ratio: round(apply.per_s / baseline.per_s, 3) },
       release,
+      stat_ms,
       memory: { idle_rss_mb: idle.rss_mb, idle_heap_mb: idle.heap_used_mb, serving_rss_mb: serving.rss_mb, serving_heap_mb: serving.heap_used_mb },
       db_mb: idle.db_mb,
       wal_mb: serving.wal_mb,
@@ -145,6 +151,7 @@ for (const clusters of SCALES) {
   for (const [name, j] of Object.entries(r.jobs)) console.log(`  job ${name.padEnd(14)} ${String(j.wall_ms).padStart(9)} ms wall, longest block ${j.max_block_ms} ms`);
   console.log(`  GET /api/health ${r.baseline.per_s}/s p99 ${r.baseline.p99_ms} ms`);
   console.log(`  apply ${r.apply.per_s}/s p99 ${r.apply.p99_ms} ms, ratio to health ${r.apply.ratio}; release ${r.release.per_s}/s p99 ${r.release.p99_ms} ms`);
+  console.log(`  GET /api/stat once: ${r.stat_ms} ms`);
   console.log(`  longest block while serving with the scheduler on: ${r.max_block_ms_while_serving} ms`);
   console.log(`  memory: idle RSS ${r.memory.idle_rss_mb} MB heap ${r.memory.idle_heap_mb} MB; serving RSS ${r.memory.serving_rss_mb} MB heap ${r.memory.serving_heap_mb} MB; database ${r.db_mb} MB (WAL ${r.wal_mb} MB)`);
 }
