@@ -115,6 +115,10 @@ export class Watchdog {
     } catch (err) {
       result = { ok: false, reason: (err as Error).message };
     }
+    if (result.ok) {
+      store.recordPassedProbe(cluster.id); // only if it did not change while we probed
+      return;
+    }
     // The cluster may have changed while we probed (released, stopped): re-read before acting.
     const now = store.getCluster(cluster.id);
     if (!now || now.op !== null || now.status !== "running") return;

@@ -606,6 +606,18 @@ export class PoolStore {
     return this.db.prepare("UPDATE clusters SET op = NULL, status = ? WHERE id = ? AND op = ?").run([status, id, op]).changes === 1;
   }
 
+  /**
+   * Records a passing probe of a cluster that is still running with no op owed, in one
+   * statement: the health job needs no re-read of the row for the probes that pass (nearly
+   * all of a large fleet's), and one already healthy is not written at all. A cluster that
+   * changed while it was probed (released, stopped, deleted) is left as it is.
+   */
+  recordPassedProbe(id: string): void {
+    this.db
+      .prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ? AND status = 'running' AND op IS NULL AND (health != 'OK' OR health_fails != 0)")
+      .run([id]);
+  }
+
   /** Records a health probe; `failuresToFail` consecutive failures turn the health to FAIL. */
   recordHealth(id: string, ok: boolean, failuresToFail: number): Health {
     if (ok) {

@@ -565,6 +565,23 @@ for (const [driverName, open] of drivers) {
       assert.equal(store.db.prepare("SELECT health_fails AS n FROM clusters WHERE id = ?").get<{ n: number }>([c!.id])!.n, 0, "a failure count is still reset");
     });
 
+    it("recordPassedProbe heals a running cluster with no op owed, and leaves one that changed while probed as it is", () => {
+      const h = host(2);
+      ready(h.id, 2);
+      const [a, b] = store.listClusters();
+      store.recordHealth(a!.id, false, 1);
+      store.recordHealth(b!.id, false, 1);
+      store.requestOp(b!.id, "stop", ["running"]);
+      store.recordPassedProbe(a!.id);
+      store.recordPassedProbe(b!.id);
+      assert.equal(store.getCluster(a!.id)!.health, "OK");
+      assert.equal(store.getCluster(b!.id)!.health, "FAIL", "stopping meanwhile: not recorded");
+      const changes = () => store.db.prepare("SELECT total_changes() AS n").get<{ n: number }>()!.n;
+      const before = changes();
+      store.recordPassedProbe(a!.id);
+      assert.equal(changes(), before, "healthy already: nothing written");
+    });
+
     it("the jobs' paged queries read only what they answer: no scan of the table for no work owed, no sort of every running cluster per page", () => {
       const texts = new Set<string>();
       const db = recording(open(join(dir, "plans.db")), texts);
