@@ -11,7 +11,8 @@
  * FLEET_MODE=serve: a daemon on that data directory (real SQLite file, real Hono app served
  * over HTTP, the real scheduler and its jobs) whose memory hosts already hold the clusters
  * the database lists, as real hosts would after a restart. The hosts answer after a simulated
- * latency (FLEET_LATENCY_MS, "min,max") and fail a fraction of calls (FLEET_FAILURE_RATE).
+ * latency (FLEET_LATENCY_MS, "min,max", default 2-20) and fail a fraction of calls
+ * (FLEET_FAILURE_RATE, default 0.001); FLEET_HEALTH_S sets scheduler.health_check_s.
  * Prints {"url", "startup_ms"} when it serves, then answers one JSON line per command read
  * from stdin: {"cmd":"jobs"} runs each scheduler job once and answers its wall time and the
  * longest stretch it blocked the event loop; {"cmd":"start"} starts the scheduler as main
@@ -38,7 +39,9 @@ const [latencyMin, latencyMax] = (process.env["FLEET_LATENCY_MS"] ?? "2,20").spl
 const failureRate = Number(process.env["FLEET_FAILURE_RATE"] ?? 0.001);
 const perHost = Math.ceil(clusters / hosts);
 const type: ConsensusType = { plugin: "noops", mode: "", size: 4 };
-const config = parseConfig({ data_dir: dir, hosts: [], scheduler: { max_parallel_ops: 16 }, pool: { types: [type] } });
+/** scheduler.health_check_s (default: the daemon's own default, 5 s). */
+const healthS = process.env["FLEET_HEALTH_S"] ? { health_check_s: Number(process.env["FLEET_HEALTH_S"]) } : {};
+const config = parseConfig({ data_dir: dir, hosts: [], scheduler: { max_parallel_ops: 16, ...healthS }, pool: { types: [type] } });
 
 /** Mulberry32: a small seeded PRNG, so two runs draw the same latencies and failures. */
 function seeded(seed: number): () => number {
