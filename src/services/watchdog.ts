@@ -12,7 +12,7 @@ export interface WatchdogPacing {
   healthPeriodMs?: number;
   /** Most probes, host pings or host sweeps in flight at once. */
   concurrency?: number;
-  /** Clusters read and probed per wave, hosts filled per step, ids read per page (times 50); the event loop is given back between them. */
+  /** Clusters read and probed per wave, hosts filled per step, ids read per page (times 20); the event loop is given back between them. */
   batch?: number;
   /** Milliseconds now, and a wait: tests pass ones that do not wait. */
   now?: () => number;
@@ -74,10 +74,12 @@ export class Watchdog {
     const { store } = this.#d;
     const { batch, now, sleep } = this.#pace;
     const hosts = new Map(store.listHosts().map((h) => [h.id, h] as const));
-    const waves = Math.ceil(store.countProbeable() / batch);
+    // Every cluster, not only those to probe: counting those would read the whole fleet. The
+    // waves then end a little early (the last pages are short), never late.
+    const waves = Math.ceil(store.clusterCount() / batch);
     const spacing = waves > 1 ? (this.#pace.healthPeriodMs * HEALTH_SPREAD) / waves : 0;
     const started = now();
-    const inflight = new Set<Promise<void>>();
+    const slots = new Slots(this.#pace.concurrency);
     const failures: unknown[] = [];
     let cursor = 0;
     for (let wave = 0; ; wave++) {
@@ -91,16 +93,15 @@ export class Watchdog {
       cursor = page[page.length - 1]!.seq;
       for (const { cluster } of page) {
         if (this.#d.reconciler.busy(cluster.id)) continue;
-        while (inflight.size >= this.#pace.concurrency) await Promise.race(inflight);
-        const task = this.#checkCluster(cluster, hosts)
+        await slots.take();
+        void this.#checkCluster(cluster, hosts)
           .catch((err: unknown) => void failures.push(err))
-          .finally(() => inflight.delete(task));
-        inflight.add(task);
+          .finally(() => slots.give());
       }
       // The last wave planned, or the last there is: no wait for an empty one (clusters made since are the next run's).
       if (page.length < batch || wave + 1 >= waves) break;
     }
-    await Promise.all(inflight);
+    await slots.drain();
     if (failures.length > 0) throw failures[0]; // the scheduler logs it; every other cluster was still checked
   }
 
@@ -171,7 +172,7 @@ export class Watchdog {
     const { store, drivers } = this.#d;
     const known = new Set<string>();
     for (let cursor = 0; ; ) {
-      const page = store.clusterIdPage(cursor, this.#pace.batch * 50);
+      const page = store.clusterIdPage(cursor, this.#pace.batch * 20);
       if (page.length === 0) break;
       for (const row of page) known.add(row.id);
       cursor = page[page.length - 1]!.seq;
@@ -185,17 +186,47 @@ export class Watchdog {
 
   /** Runs `work` on every item, at most `concurrency` at once, giving the loop back after each `batch` started. */
   async #bounded<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-    const inflight = new Set<Promise<void>>();
+    const slots = new Slots(this.#pace.concurrency);
     const failures: unknown[] = [];
     for (const [i, item] of items.entries()) {
       if (i > 0 && i % this.#pace.batch === 0) await yieldToLoop();
-      while (inflight.size >= this.#pace.concurrency) await Promise.race(inflight);
-      const task = work(item)
+      await slots.take();
+      void work(item)
         .catch((err: unknown) => void failures.push(err))
-        .finally(() => inflight.delete(task));
-      inflight.add(task);
+        .finally(() => slots.give());
     }
-    await Promise.all(inflight);
+    await slots.drain();
     if (failures.length > 0) throw failures[0]; // the scheduler logs it; every other item was still done
+  }
+}
+
+/**
+ * At most `limit` tasks at once, for one loop that starts them: take() waits for a free slot,
+ * give() frees one, drain() waits until none is taken. (A Promise.race over the tasks in
+ * flight instead would add a reaction to each of them for every task started.)
+ */
+class Slots {
+  readonly #limit: number;
+  #taken = 0;
+  #waiting: (() => void) | undefined;
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  async take(): Promise<void> {
+    while (this.#taken >= this.#limit) await new Promise<void>((r) => (this.#waiting = r));
+    this.#taken++;
+  }
+
+  give(): void {
+    this.#taken--;
+    const wake = this.#waiting;
+    this.#waiting = undefined;
+    wake?.();
+  }
+
+  async drain(): Promise<void> {
+    while (this.#taken > 0) await new Promise<void>((r) => (this.#waiting = r));
   }
 }

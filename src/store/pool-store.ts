@@ -242,11 +242,12 @@ export class PoolStore {
 
   /** Records one reachability result; returns the host's status after it. */
   recordHostCheck(id: string, reachable: boolean, failuresToInactive: number): HostStatus {
+    if (reachable) {
+      // One statement, and none written for a host that was fine already (every check of a healthy fleet).
+      this.db.prepare("UPDATE hosts SET status = 'active', fail_count = 0 WHERE id = ? AND (status != 'active' OR fail_count != 0)").run([id]);
+      return "active";
+    }
     return this.db.transaction(() => {
-      if (reachable) {
-        this.db.prepare("UPDATE hosts SET status = 'active', fail_count = 0 WHERE id = ?").run([id]);
-        return "active";
-      }
       this.db.prepare("UPDATE hosts SET fail_count = fail_count + 1 WHERE id = ?").run([id]);
       const row = this.db.prepare("SELECT fail_count FROM hosts WHERE id = ?").get<{ fail_count: number }>([id]);
       if (row && row.fail_count >= failuresToInactive) {
@@ -297,9 +298,9 @@ export class PoolStore {
       .map((r) => ({ seq: r.seq, cluster: toCluster(r) }));
   }
 
-  /** How many clusters the health job has to probe (see probeablePage). */
-  countProbeable(): number {
-    return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE status = 'running' AND op IS NULL").get<{ n: number }>()!.n;
+  /** How many clusters there are, from the hosts' trigger-kept counts: no cluster row or index entry is read. */
+  clusterCount(): number {
+    return this.db.prepare("SELECT COALESCE(SUM(cluster_count), 0) AS n FROM hosts").get<{ n: number }>()!.n;
   }
 
   /** A page of every cluster id, in rowid order after `cursor` (the sweep's list of what rows claim). */

@@ -523,13 +523,13 @@ for (const [driverName, open] of drivers) {
       assert.deepEqual(store.getCluster(made[0]!)!.handle, { pids: [1, 2] });
     });
 
-    it("probeablePage and clusterIdPage walk the fleet a page at a time; countProbeable counts what the health job probes", () => {
+    it("probeablePage and clusterIdPage walk the fleet a page at a time; clusterCount counts every cluster from the hosts' counts", () => {
       const h = host(6);
       ready(h.id, 4);
       const [a, b, c, d] = store.listClusters().map((x) => x.id);
       store.requestOp(b!, "stop", ["running"]); // owes an op: not probed
       store.createCluster(h.id, noops); // creating: not probed
-      assert.equal(store.countProbeable(), 3);
+      assert.equal(store.clusterCount(), 5);
       const first = store.probeablePage(0, 2);
       assert.deepEqual(first.map((p) => p.cluster.id), [a, c]);
       assert.equal(first[0]!.cluster.service_url.constructor, Object, "whole clusters, as listClusters answers them");
@@ -550,6 +550,19 @@ for (const [driverName, open] of drivers) {
       assert.deepEqual([...store.typeCountsOnHost(room.id)].sort(), [["noops//4", 1], ["pbft/batch/4", 1]]);
       store.recordHostCheck(room.id, false, 1);
       assert.deepEqual(store.hostsToFill(), [], "an inactive host is not filled");
+    });
+
+    it("a good check of a host already active changes no row; one after failures resets the count", () => {
+      const h = host(1);
+      const changes = () => store.db.prepare("SELECT total_changes() AS n").get<{ n: number }>()!.n;
+      const before = changes();
+      assert.equal(store.recordHostCheck(h.id, true, 2), "active");
+      assert.equal(changes(), before);
+      assert.equal(store.recordHostCheck(h.id, false, 2), "active");
+      assert.equal(store.recordHostCheck(h.id, true, 2), "active");
+      assert.equal(store.recordHostCheck(h.id, false, 2), "active", "the count started again from 0");
+      assert.equal(store.recordHostCheck(h.id, false, 2), "inactive");
+      assert.equal(store.recordHostCheck(h.id, true, 2), "active");
     });
 
     it("a passing probe of a cluster already healthy changes no row (a large fleet's health job writes nothing)", () => {
