@@ -628,6 +628,15 @@ for (const [driverName, open] of drivers) {
       assert.deepEqual(stats.clusters.by_type, { "noops//4": 3 });
       assert.deepEqual(stats.clusters.by_user, { u: 1 });
       assert.equal(stats.released_total, 0);
+      const other = host(2);
+      ready(other.id, 2);
+      const [stopping, failing] = store.listClusters({ host_id: other.id });
+      store.requestOp(stopping!.id, "stop", ["running"]); // running and healthy, but owes an op: not free
+      store.recordHealth(failing!.id, false, 1);
+      const more = store.stats();
+      assert.equal(more.clusters.free, 1);
+      assert.equal(more.clusters.total, 5);
+      assert.deepEqual(more.clusters.by_health, { OK: 3, FAIL: 1, unknown: 1 });
     });
 
     // Last in this suite: the tests above are what runs the statements.
