@@ -16,7 +16,7 @@
  * Prints {"url", "startup_ms"} when it serves, then answers one JSON line per command read
  * from stdin: {"cmd":"jobs"} runs each scheduler job once and answers its wall time and the
  * longest stretch it blocked the event loop; {"cmd":"start"} starts the scheduler as main
- * does; {"cmd":"stats"} answers memory, database size and the longest block since start;
+ * does; {"cmd":"block"} answers the longest block since the last one (or the start), for one phase; {"cmd":"stats"} answers memory, database size and the longest block since start;
  * {"cmd":"stop"} closes the daemon and exits.
  */
 import { serve } from "@hono/node-server";
@@ -143,6 +143,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     daemon.start();
     watch.reset();
     reply({ started: true });
+  } else if (cmd === "block") {
+    // The longest block since the last "block" (or "start"), then a new measurement: one phase's figure.
+    reply({ max_block_ms: round(watch.maxMs()) });
+    watch.reset();
   } else if (cmd === "stats") {
     const blocked = watch.maxMs();
     const mem = process.memoryUsage();

@@ -7,7 +7,8 @@
  *   - start-up: a daemon on that database, from createDaemon to its listener serving;
  *   - each scheduler job run once, alone: wall time and the longest event-loop block;
  *   - with the scheduler running as in production: the trivial route (GET /api/health), then
- *     FLEET_APPLIES applies and their releases over real HTTP with 32 clients; apply's rate
+ *     FLEET_APPLIES applies and their releases over real HTTP with 32 clients, then the
+ *     trivial route again (FLEET_BASELINE requests each time, 4 x FLEET_APPLIES); apply's rate
  *     and p99, its ratio to the trivial route's rate, and the longest block meanwhile (each
  *     phase stops after FLEET_PHASE_S, default 45 s, with the requests made by then);
  *   - the daemon's RSS and heap, and the database file's size.
@@ -30,6 +31,8 @@ const APPLIES = Number(process.env["FLEET_APPLIES"] ?? 5000);
 const PHASE_S = Number(process.env["FLEET_PHASE_S"] ?? 45);
 /** Warm-up with the scheduler on before the phases, longer than the health period (5 s). */
 const WARMUP_S = Number(process.env["FLEET_WARMUP_S"] ?? 8);
+/** Requests of the trivial route, before the applies and again after the releases (a short phase is noisy). */
+const BASELINE = Number(process.env["FLEET_BASELINE"] ?? 4 * APPLIES);
 const serverScript = fileURLToPath(new URL("./bench-fleet-server.ts", import.meta.url));
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const load = () => round(loadavg()[0]!);
@@ -105,10 +108,15 @@ async function measure(clusters: number) {
     const call = (method: string, path: string, body?: unknown) => callJson(agent, `${ready.url}${path}`, method, body);
     // Warm-up (JIT, connections) past the jobs' first runs, which start() launches all at once: the phases below see the steady state.
     await drive(Infinity, async () => void (await call("GET", "/api/health")), WARMUP_S);
-    const baseline = await drive(APPLIES, async () => {
+    const health = async () => {
       const r = await call("GET", "/api/health");
       if (r.status !== 200) throw new Error(`health answered ${r.status}`);
-    });
+    };
+    const blocks: Record<string, number> = {};
+    const phaseBlock = async (phase: string) => void (blocks[phase] = ((await daemon.ask("block")) as { max_block_ms: number }).max_block_ms);
+    await phaseBlock("warmup");
+    const baselineBefore = await drive(BASELINE, health);
+    await phaseBlock("baseline_before");
     const ids: string[] = new Array(APPLIES);
     const apply = await drive(APPLIES, async (i) => {
       const r = await call("POST", "/v2/cluster_op", { action: "apply", user_id: `fleet-user-${i}` });
@@ -117,15 +125,30 @@ async function measure(clusters: number) {
     });
     const handed = ids.filter((id) => id !== undefined);
     if (new Set(handed).size !== handed.length) throw new Error("a cluster was handed out twice");
+    await phaseBlock("apply");
     const release = await drive(handed.length, async (i) => {
       const r = await call("POST", "/v2/cluster_op", { action: "release", cluster_id: handed[i] });
       if (r.status !== 200) throw new Error(`release ${i} answered ${r.status}: ${JSON.stringify(r.json)}`);
     });
+    await phaseBlock("release");
+    // The trivial route again after: the rate it is compared with is both runs' (a drift of the machine's load between phases shows less).
+    const baselineAfter = await drive(BASELINE, health);
+    await phaseBlock("baseline_after");
+    const baseline = {
+      requests: baselineBefore.requests + baselineAfter.requests,
+      errors: baselineBefore.errors + baselineAfter.errors,
+      per_s: round((baselineBefore.requests + baselineAfter.requests) / (baselineBefore.requests / baselineBefore.per_s + baselineAfter.requests / baselineAfter.per_s), 0),
+      p50_ms: Math.max(baselineBefore.p50_ms, baselineAfter.p50_ms),
+      p99_ms: Math.max(baselineBefore.p99_ms, baselineAfter.p99_ms),
+      before_per_s: baselineBefore.per_s,
+      after_per_s: baselineAfter.per_s,
+    };
     // One operator look at the pool (what a console or a metrics scrape asks for): it counts the whole table.
     const statStarted = performance.now();
     const stat = await call("GET", "/api/stat");
     if (stat.status !== 200) throw new Error(`stat answered ${stat.status}`);
     const stat_ms = round(performance.now() - statStarted);
+    await phaseBlock("stat");
     agent.destroy();
     const serving = await daemon.ask("stats");
     daemon.proc.stdin!.write(JSON.stringify({ cmd: "stop" }) + "\n");
@@ -143,7 +166,8 @@ async function measure(clusters: number) {
       memory: { idle_rss_mb: idle.rss_mb, idle_heap_mb: idle.heap_used_mb, serving_rss_mb: serving.rss_mb, serving_heap_mb: serving.heap_used_mb },
       db_mb: idle.db_mb,
       wal_mb: serving.wal_mb,
-      max_block_ms_while_serving: serving.max_block_ms_while_serving,
+      max_block_ms_while_serving: Math.max(...Object.values(blocks)),
+      max_block_ms_by_phase: blocks,
       load_avg_1m: load(),
     };
   } finally {
@@ -160,10 +184,10 @@ for (const clusters of SCALES) {
   console.log(`\n${clusters} clusters (load ${r.load_avg_1m}): seeded in ${r.seed_s} s, start-up ${r.startup_ms} ms (process to serving ${r.process_to_serving_ms} ms)`);
   for (const [name, j] of Object.entries(r.jobs)) console.log(`  job ${name.padEnd(14)} ${String(j.wall_ms).padStart(9)} ms wall, longest block ${j.max_block_ms} ms`);
   const errors = r.baseline.errors + r.apply.errors + r.release.errors;
-  console.log(`  GET /api/health ${r.baseline.per_s}/s p99 ${r.baseline.p99_ms} ms${errors > 0 ? `; requests failed (connection reset or refused): ${errors}` : ""}`);
+  console.log(`  GET /api/health ${r.baseline.per_s}/s (${r.baseline.before_per_s}/s before the applies, ${r.baseline.after_per_s}/s after) p99 ${r.baseline.p99_ms} ms${errors > 0 ? `; requests failed (connection reset or refused): ${errors}` : ""}`);
   console.log(`  apply ${r.apply.per_s}/s p99 ${r.apply.p99_ms} ms, ratio to health ${r.apply.ratio}; release ${r.release.per_s}/s p99 ${r.release.p99_ms} ms`);
   console.log(`  GET /api/stat once: ${r.stat_ms} ms`);
-  console.log(`  longest block while serving with the scheduler on: ${r.max_block_ms_while_serving} ms`);
+  console.log(`  longest block while serving with the scheduler on: ${r.max_block_ms_while_serving} ms (${Object.entries(r.max_block_ms_by_phase).map(([k, v]) => `${k} ${v}`).join(", ")})`);
   console.log(`  memory: idle RSS ${r.memory.idle_rss_mb} MB heap ${r.memory.idle_heap_mb} MB; serving RSS ${r.memory.serving_rss_mb} MB heap ${r.memory.serving_heap_mb} MB; database ${r.db_mb} MB (WAL ${r.wal_mb} MB)`);
 }
 const small = results[0]!;
