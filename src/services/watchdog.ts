@@ -1,3 +1,4 @@
+import { ChainpoolError } from "../core/errors.ts";
 import type { Cluster, Host } from "../core/types.ts";
 import { yieldToLoop } from "../lib/yield-to-loop.ts";
 import type { ServiceDeps } from "./deps.ts";
@@ -156,8 +157,10 @@ export class Watchdog {
         let made;
         try {
           made = this.#hosts.fillup(host.id, { max: batch });
-        } catch {
-          break; // gone or turned inactive meanwhile: nothing to fill
+        } catch (err) {
+          // Removed or turned inactive while earlier hosts were filled: nothing to fill there.
+          if (err instanceof ChainpoolError && (err.code === "NOT_FOUND" || err.code === "HOST_UNAVAILABLE")) break;
+          throw err;
         }
         if (made.length < batch) break;
       }
