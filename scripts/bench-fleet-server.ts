@@ -131,12 +131,12 @@ const dbBytes = () => {
 for await (const line of createInterface({ input: process.stdin })) {
   const { cmd } = JSON.parse(line) as { cmd: string };
   if (cmd === "jobs") {
-    const jobs: Record<string, { wall_ms: number; max_block_ms: number }> = {};
+    const jobs: Record<string, { wall_ms: number; max_block_ms: number; max_block_cpu_ms: number }> = {};
     for (const name of JOBS) {
       watch.reset();
       const started = performance.now();
       await daemon.scheduler.runNow(name);
-      jobs[name] = { wall_ms: round(performance.now() - started), max_block_ms: round(watch.maxMs()) };
+      jobs[name] = { wall_ms: round(performance.now() - started), max_block_ms: round(watch.maxMs()), max_block_cpu_ms: round(watch.maxCpuMs()) };
     }
     reply({ jobs });
   } else if (cmd === "start") {
@@ -145,7 +145,7 @@ for await (const line of createInterface({ input: process.stdin })) {
     reply({ started: true });
   } else if (cmd === "block") {
     // The longest block since the last "block" (or "start"), then a new measurement: one phase's figure.
-    reply({ max_block_ms: round(watch.maxMs()) });
+    reply({ max_block_ms: round(watch.maxMs()), max_block_cpu_ms: round(watch.maxCpuMs()) });
     watch.reset();
   } else if (cmd === "stats") {
     const blocked = watch.maxMs();
