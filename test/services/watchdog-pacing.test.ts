@@ -141,7 +141,7 @@ describe("the watchdog's jobs pace a large fleet", () => {
     const host = await t.addMemoryHost({ ready: 60, capacity: 60 });
     const mem = t.memory.get(host.id)!;
     await mem.createCluster({ ...t.daemon.services.store.listClusters()[0]!, id: "orphan" });
-    const watchdog = new Watchdog(t.daemon.deps, t.daemon.services.hosts, { batch: 1 }); // pages of 50 ids
+    const watchdog = new Watchdog(t.daemon.deps, t.daemon.services.hosts, { batch: 1 }); // pages of 20 ids
     const turns = loopTurns();
     await watchdog.sweep();
     assert.ok(turns.stop() > 0);
