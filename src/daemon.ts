@@ -166,7 +166,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   };
   const hosts = new HostService(deps);
   const pool = new PoolService(deps);
-  const watchdog = new Watchdog(deps, hosts);
+  const watchdog = new Watchdog(deps, hosts, { healthPeriodMs: config.scheduler.health_check_s * 1000 });
   const localNodes = new LocalNodes({ store, root: join(dataDir, "clusters"), logger });
   const shutdown = new Shutdown({ dataDir, localNodes });
   const services: Services = { pool, hosts, watchdog, shutdown, events, metrics, store, logger, version: VERSION };

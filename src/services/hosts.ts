@@ -64,23 +64,31 @@ export class HostService {
     this.#d.logger.info("host removed", { host: id });
   }
 
-  /** fillup: create clusters up to capacity, spread over the pool's consensus types. */
-  fillup(id: string): Cluster[] {
+  /**
+   * fillup: create clusters up to capacity (at most `max` of them, if given: autofill fills a
+   * large host in steps), spread over the pool's consensus types.
+   */
+  fillup(id: string, options: { max?: number } = {}): Cluster[] {
     const host = this.get(id);
     if (host.status !== "active") throw new ChainpoolError("HOST_UNAVAILABLE", `host ${id} is inactive`);
+    const types = this.#d.poolTypes.filter((pt) => this.#supports(host, pt));
+    if (types.length === 0) {
+      this.#d.logger.warn("no pool consensus type runs on this host", { host: host.name, types: this.#d.poolTypes });
+      return [];
+    }
+    // Counted once, then kept: creations below only ever add to them.
+    const counts = this.#d.store.typeCountsOnHost(host.id);
     const made: Cluster[] = [];
     const { store } = this.#d;
     // One transaction: the clusters and the event that says so are written together.
     store.db.transaction(() => {
-      for (;;) {
-        const type = this.#leastUsedType(host);
-        if (!type) {
-          this.#d.logger.warn("no pool consensus type runs on this host", { host: host.name, types: this.#d.poolTypes });
-          break;
-        }
+      while (made.length < (options.max ?? Infinity)) {
+        const type = leastUsedType(types, counts);
         const result = store.createCluster(host.id, type);
         if (!result.ok) break;
         made.push(result.cluster);
+        const key = typeKey(type);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       if (made.length > 0) {
         store.events.record({ kind: "host.filled", host_id: host.id, message: `host ${host.name} filled up: ${made.length} clusters being created`, data: { created: made.length } });
@@ -167,24 +175,20 @@ export class HostService {
     const plugins = this.#d.drivers.get(host).flags.plugins;
     return plugins === undefined || plugins.includes(type.plugin);
   }
+}
 
-  /** The pool type (among those the host's driver runs) this host has fewest clusters of. */
-  #leastUsedType(host: Host): ConsensusType | undefined {
-    const hostId = host.id;
-    const counts = new Map<string, number>();
-    for (const c of this.#d.store.listClusters({ host_id: hostId })) {
-      const key = `${c.consensus_plugin}/${c.consensus_mode}/${c.size}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+const typeKey = (t: ConsensusType): string => `${t.plugin}/${t.mode}/${t.size}`;
+
+/** Of `types` (not empty), the first one the host has fewest clusters of. */
+function leastUsedType(types: readonly ConsensusType[], counts: ReadonlyMap<string, number>): ConsensusType {
+  let best = types[0]!;
+  let bestCount = Infinity;
+  for (const t of types) {
+    const n = counts.get(typeKey(t)) ?? 0;
+    if (n < bestCount) {
+      best = t;
+      bestCount = n;
     }
-    let best: ConsensusType | undefined;
-    let bestCount = Infinity;
-    for (const t of this.#d.poolTypes.filter((pt) => this.#supports(host, pt))) {
-      const n = counts.get(`${t.plugin}/${t.mode}/${t.size}`) ?? 0;
-      if (n < bestCount) {
-        best = t;
-        bestCount = n;
-      }
-    }
-    return best;
   }
+  return best;
 }

@@ -42,8 +42,9 @@ export class LocalNodes {
 
   /** Running local clusters with no work pending: the ones whose nodes should be up. */
   #settled(): Cluster[] {
-    const local = new Set(this.#o.store.listHosts().filter((h) => h.type === "local").map((h) => h.id));
-    return this.#o.store.listClusters({ status: "running" }).filter((c) => local.has(c.host_id) && c.op === null);
+    // Host by host: the clusters of other host types (maybe a large fleet) are never read.
+    const local = this.#o.store.listHosts().filter((h) => h.type === "local");
+    return local.flatMap((h) => this.#o.store.listClusters({ status: "running", host_id: h.id })).filter((c) => c.op === null);
   }
 
   /**

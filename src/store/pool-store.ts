@@ -276,13 +276,17 @@ export class PoolStore {
 
   /** Records one reachability result; returns the host's status after it. */
   recordHostCheck(id: string, reachable: boolean, failuresToInactive: number): HostStatus {
-    return this.db.transaction(() => {
-      const before = this.db.prepare("SELECT name, status FROM hosts WHERE id = ?").get<{ name: string; status: HostStatus }>([id]);
-      if (reachable) {
+    const before = this.db.prepare("SELECT name, status, fail_count FROM hosts WHERE id = ?").get<{ name: string; status: HostStatus; fail_count: number }>([id]);
+    if (reachable) {
+      // Nothing written for a host that was fine already (every check of a healthy fleet).
+      if (!before || (before.status === "active" && before.fail_count === 0)) return "active";
+      return this.db.transaction(() => {
         this.db.prepare("UPDATE hosts SET status = 'active', fail_count = 0 WHERE id = ?").run([id]);
-        if (before && before.status !== "active") this.events.record({ kind: "host.active", host_id: id, message: `host ${before.name} is reachable again` });
-        return "active";
-      }
+        if (before.status !== "active") this.events.record({ kind: "host.active", host_id: id, message: `host ${before.name} is reachable again` });
+        return "active" as const;
+      });
+    }
+    return this.db.transaction(() => {
       this.db.prepare("UPDATE hosts SET fail_count = fail_count + 1 WHERE id = ?").run([id]);
       const row = this.db.prepare("SELECT fail_count FROM hosts WHERE id = ?").get<{ fail_count: number }>([id]);
       if (row && row.fail_count >= failuresToInactive) {
@@ -321,6 +325,45 @@ export class PoolStore {
     }
     const sql = `SELECT * FROM clusters${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY create_ts, name`;
     return this.db.prepare(sql).all<ClusterRow>(values).map(toCluster);
+  }
+
+  /**
+   * A page of the clusters the health job probes (running, no op owed), in rowid order after
+   * `cursor`: the job walks the fleet a page at a time instead of holding every row at once.
+   */
+  probeablePage(cursor: number, limit: number): Array<{ seq: number; cluster: Cluster }> {
+    return this.db
+      // `+status`: walk the table in rowid order from the cursor; through the status index every
+      // page would first sort all running clusters.
+      .prepare("SELECT rowid AS seq, * FROM clusters WHERE +status = 'running' AND op IS NULL AND rowid > ? ORDER BY rowid LIMIT ?")
+      .all<ClusterRow & { seq: number }>([cursor, limit])
+      .map((r) => ({ seq: r.seq, cluster: toCluster(r) }));
+  }
+
+  /** How many clusters there are, from the hosts' trigger-kept counts: no cluster row or index entry is read. */
+  clusterCount(): number {
+    return this.db.prepare("SELECT COALESCE(SUM(cluster_count), 0) AS n FROM hosts").get<{ n: number }>()!.n;
+  }
+
+  /** A page of every cluster id, in rowid order after `cursor` (the sweep's list of what rows claim). */
+  clusterIdPage(cursor: number, limit: number): Array<{ seq: number; id: string }> {
+    return this.db.prepare("SELECT rowid AS seq, id FROM clusters WHERE rowid > ? ORDER BY rowid LIMIT ?").all<{ seq: number; id: string }>([cursor, limit]);
+  }
+
+  /** Active autofill hosts below capacity (by the trigger-kept count: no cluster row is read). */
+  hostsToFill(): Host[] {
+    return this.db
+      .prepare("SELECT * FROM hosts WHERE autofill = 1 AND status = 'active' AND cluster_count < capacity ORDER BY create_ts, name")
+      .all<HostRow>()
+      .map(toHost);
+  }
+
+  /** The host's clusters by consensus type, "plugin/mode/size" -> count. */
+  typeCountsOnHost(hostId: string): Map<string, number> {
+    const rows = this.db
+      .prepare("SELECT consensus_plugin || '/' || consensus_mode || '/' || size AS k, COUNT(*) AS n FROM clusters WHERE host_id = ? GROUP BY k")
+      .all<{ k: string; n: number }>([hostId]);
+    return new Map(rows.map((r) => [r.k, r.n]));
   }
 
   /**
@@ -644,22 +687,29 @@ export class PoolStore {
     });
   }
 
+  /**
+   * Records a passing probe of a cluster that is still running with no op owed, in one
+   * statement: the health job needs no re-read of the row for the probes that pass (nearly
+   * all of a large fleet's), and one already healthy is not written at all. A cluster that
+   * changed while it was probed (released, stopped, deleted) is left as it is.
+   */
+  recordPassedProbe(id: string): void {
+    const before = this.#healthBefore("AND status = 'running' AND op IS NULL", id);
+    if (before && (before.health !== "OK" || before.health_fails !== 0)) this.#recordHealthOk(id, before);
+  }
+
   /** Records a health probe; `failuresToFail` consecutive failures turn the health to FAIL. */
   recordHealth(id: string, ok: boolean, failuresToFail: number): Health {
+    const before = this.#healthBefore("", id);
+    if (!before) return "";
+    if (ok) {
+      // A cluster that was healthy already (nearly every probe of a large fleet) is only read:
+      // nothing is written to the WAL.
+      if (before.health !== "OK" || before.health_fails !== 0) this.#recordHealthOk(id, before);
+      return "OK";
+    }
+    const about = { host_id: before.host_id, cluster_id: id, user_id: before.user_id };
     return this.db.transaction(() => {
-      const before = this.db
-        .prepare("SELECT host_id, name, user_id, health FROM clusters WHERE id = ?")
-        .get<{ host_id: string; name: string; user_id: string; health: Health }>([id]);
-      if (!before) return "";
-      const about = { host_id: before.host_id, cluster_id: id, user_id: before.user_id };
-      if (ok) {
-        this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ?").run([id]);
-        if (before.health !== "OK") {
-          const message = before.health === "" ? `cluster ${before.name} is healthy${before.user_id === "" ? " and ready" : ""}` : `cluster ${before.name} is healthy again`;
-          this.events.record({ kind: "cluster.health_ok", ...about, message, data: { from: before.health } });
-        }
-        return "OK";
-      }
       this.db.prepare("UPDATE clusters SET health_fails = health_fails + 1 WHERE id = ?").run([id]);
       const row = this.db.prepare("SELECT health_fails, health FROM clusters WHERE id = ?").get<{ health_fails: number; health: Health }>([id]);
       if (!row) return "";
@@ -671,6 +721,22 @@ export class PoolStore {
         return "FAIL";
       }
       return row.health;
+    });
+  }
+
+  #healthBefore(condition: string, id: string): HealthBefore | undefined {
+    return this.db
+      .prepare(`SELECT host_id, name, user_id, health, health_fails FROM clusters WHERE id = ? ${condition}`)
+      .get<HealthBefore>([id]);
+  }
+
+  /** Turns a cluster healthy, with the event that says so when its health changed. */
+  #recordHealthOk(id: string, before: HealthBefore): void {
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ?").run([id]);
+      if (before.health === "OK") return;
+      const message = before.health === "" ? `cluster ${before.name} is healthy${before.user_id === "" ? " and ready" : ""}` : `cluster ${before.name} is healthy again`;
+      this.events.record({ kind: "cluster.health_ok", host_id: before.host_id, cluster_id: id, user_id: before.user_id, message, data: { from: before.health } });
     });
   }
 
@@ -717,7 +783,9 @@ export class PoolStore {
    */
   pendingOps(cursor: number, limit: number): Array<{ seq: number; id: string }> {
     return this.db
-      .prepare("SELECT rowid AS seq, id FROM clusters WHERE op IS NOT NULL AND rowid > ? ORDER BY rowid LIMIT ?")
+      // `+rowid`: read the clusters with an op through the partial index clusters_op (a sort of
+      // the backlog alone); walking the table by rowid read every cluster to find none owed.
+      .prepare("SELECT rowid AS seq, id FROM clusters WHERE op IS NOT NULL AND +rowid > ? ORDER BY +rowid LIMIT ?")
       .all<{ seq: number; id: string }>([cursor, limit]);
   }
 
@@ -843,22 +911,47 @@ export class PoolStore {
     const group = (sql: string): Record<string, number> =>
       Object.fromEntries(this.db.prepare(sql).all<{ k: string; n: number }>().map((r) => [r.k, r.n]));
     const count = (sql: string) => this.db.prepare(sql).get<{ n: number }>()!.n;
+    // The clusters in one pass over the clusters_free index, which holds every column grouped
+    // by, in its own order (no sort): one row per status, health, holder and type. A large
+    // fleet is mostly unheld, so this is a few rows; a separate query per figure read the
+    // table five times over (75 ms at 100,000 clusters, against 20).
+    const rows = this.db
+      .prepare(
+        `SELECT status, health, user_id, consensus_plugin, consensus_mode, size, COUNT(*) AS n FROM clusters
+         GROUP BY status, health, user_id, consensus_plugin, consensus_mode, size`,
+      )
+      .all<{ status: string; health: string; user_id: string; consensus_plugin: string; consensus_mode: string; size: number; n: number }>();
+    const clusters = { total: 0, free: 0, in_use: 0, by_status: {}, by_health: {}, by_type: {}, by_user: {} } as PoolStats["clusters"];
+    const add = (into: Record<string, number>, key: string, n: number) => (into[key] = (into[key] ?? 0) + n);
+    for (const r of rows) {
+      clusters.total += r.n;
+      add(clusters.by_status, r.status, r.n);
+      add(clusters.by_health, r.health === "" ? "unknown" : r.health, r.n);
+      add(clusters.by_type, `${r.consensus_plugin}/${r.consensus_mode}/${r.size}`, r.n);
+      if (r.user_id !== "") {
+        clusters.in_use += r.n;
+        add(clusters.by_user, r.user_id, r.n);
+      } else if (r.status === "running" && r.health === "OK") clusters.free += r.n;
+    }
+    // Free also means no op owed: those that owe one are counted through the op index (the backlog alone).
+    clusters.free -= count("SELECT COUNT(*) AS n FROM clusters WHERE op IS NOT NULL AND +status = 'running' AND +health = 'OK' AND +user_id = ''");
     return {
       hosts: {
         total: count("SELECT COUNT(*) AS n FROM hosts"),
         by_status: group("SELECT status AS k, COUNT(*) AS n FROM hosts GROUP BY status"),
         by_type: group("SELECT type AS k, COUNT(*) AS n FROM hosts GROUP BY type"),
       },
-      clusters: {
-        total: count("SELECT COUNT(*) AS n FROM clusters"),
-        free: count("SELECT COUNT(*) AS n FROM clusters WHERE user_id = '' AND status = 'running' AND health = 'OK' AND op IS NULL"),
-        in_use: count("SELECT COUNT(*) AS n FROM clusters WHERE user_id != ''"),
-        by_status: group("SELECT status AS k, COUNT(*) AS n FROM clusters GROUP BY status"),
-        by_health: group("SELECT CASE health WHEN '' THEN 'unknown' ELSE health END AS k, COUNT(*) AS n FROM clusters GROUP BY health"),
-        by_type: group("SELECT consensus_plugin || '/' || consensus_mode || '/' || size AS k, COUNT(*) AS n FROM clusters GROUP BY k"),
-        by_user: group("SELECT user_id AS k, COUNT(*) AS n FROM clusters WHERE user_id != '' GROUP BY user_id"),
-      },
+      clusters,
       released_total: count("SELECT COUNT(*) AS n FROM releases"),
     };
   }
+
+}
+
+interface HealthBefore {
+  host_id: string;
+  name: string;
+  user_id: string;
+  health: Health;
+  health_fails: number;
 }

@@ -523,6 +523,96 @@ for (const [driverName, open] of drivers) {
       assert.deepEqual(store.getCluster(made[0]!)!.handle, { pids: [1, 2] });
     });
 
+    it("probeablePage and clusterIdPage walk the fleet a page at a time; clusterCount counts every cluster from the hosts' counts", () => {
+      const h = host(6);
+      ready(h.id, 4);
+      const [a, b, c, d] = store.listClusters().map((x) => x.id);
+      store.requestOp(b!, "stop", ["running"]); // owes an op: not probed
+      store.createCluster(h.id, noops); // creating: not probed
+      assert.equal(store.clusterCount(), 5);
+      const first = store.probeablePage(0, 2);
+      assert.deepEqual(first.map((p) => p.cluster.id), [a, c]);
+      assert.equal(first[0]!.cluster.service_url.constructor, Object, "whole clusters, as listClusters answers them");
+      assert.deepEqual(store.probeablePage(first[1]!.seq, 2).map((p) => p.cluster.id), [d]);
+      const ids = store.clusterIdPage(0, 4);
+      assert.equal(ids.length, 4);
+      assert.equal(store.clusterIdPage(ids[3]!.seq, 4).length, 1);
+    });
+
+    it("hostsToFill lists active autofill hosts below capacity; typeCountsOnHost counts a host's clusters by type", () => {
+      const full = store.insertHost({ name: "full", type: "memory", daemon_url: "", capacity: 1, autofill: true, schedulable: true, log_level: "INFO", params: {} });
+      const room = store.insertHost({ name: "room", type: "memory", daemon_url: "", capacity: 3, autofill: true, schedulable: true, log_level: "INFO", params: {} });
+      host(3); // autofill off
+      ready(full.id, 1);
+      ready(room.id, 1);
+      store.createCluster(room.id, { plugin: "pbft", mode: "batch", size: 4 });
+      assert.deepEqual(store.hostsToFill().map((x) => x.name), ["room"]);
+      assert.deepEqual([...store.typeCountsOnHost(room.id)].sort(), [["noops//4", 1], ["pbft/batch/4", 1]]);
+      store.recordHostCheck(room.id, false, 1);
+      assert.deepEqual(store.hostsToFill(), [], "an inactive host is not filled");
+    });
+
+    it("a good check of a host already active changes no row; one after failures resets the count", () => {
+      const h = host(1);
+      const changes = () => store.db.prepare("SELECT total_changes() AS n").get<{ n: number }>()!.n;
+      const before = changes();
+      assert.equal(store.recordHostCheck(h.id, true, 2), "active");
+      assert.equal(changes(), before);
+      assert.equal(store.recordHostCheck(h.id, false, 2), "active");
+      assert.equal(store.recordHostCheck(h.id, true, 2), "active");
+      assert.equal(store.recordHostCheck(h.id, false, 2), "active", "the count started again from 0");
+      assert.equal(store.recordHostCheck(h.id, false, 2), "inactive");
+      assert.equal(store.recordHostCheck(h.id, true, 2), "active");
+    });
+
+    it("a passing probe of a cluster already healthy changes no row (a large fleet's health job writes nothing)", () => {
+      const h = host(1);
+      ready(h.id, 1);
+      const [c] = store.listClusters();
+      const changes = () => store.db.prepare("SELECT total_changes() AS n").get<{ n: number }>()!.n;
+      const before = changes();
+      assert.equal(store.recordHealth(c!.id, true, 2), "OK");
+      assert.equal(changes(), before);
+      store.recordHealth(c!.id, false, 2);
+      store.recordHealth(c!.id, true, 2);
+      assert.equal(store.db.prepare("SELECT health_fails AS n FROM clusters WHERE id = ?").get<{ n: number }>([c!.id])!.n, 0, "a failure count is still reset");
+    });
+
+    it("recordPassedProbe heals a running cluster with no op owed, and leaves one that changed while probed as it is", () => {
+      const h = host(2);
+      ready(h.id, 2);
+      const [a, b] = store.listClusters();
+      store.recordHealth(a!.id, false, 1);
+      store.recordHealth(b!.id, false, 1);
+      store.requestOp(b!.id, "stop", ["running"]);
+      store.recordPassedProbe(a!.id);
+      store.recordPassedProbe(b!.id);
+      assert.equal(store.getCluster(a!.id)!.health, "OK");
+      assert.equal(store.getCluster(b!.id)!.health, "FAIL", "stopping meanwhile: not recorded");
+      const changes = () => store.db.prepare("SELECT total_changes() AS n").get<{ n: number }>()!.n;
+      const before = changes();
+      store.recordPassedProbe(a!.id);
+      assert.equal(changes(), before, "healthy already: nothing written");
+    });
+
+    it("the jobs' paged queries read only what they answer: no scan of the table for no work owed, no sort of every running cluster per page", () => {
+      const texts = new Set<string>();
+      const db = recording(open(join(dir, "plans.db")), texts);
+      const s = new PoolStore({ db });
+      s.pendingOps(0, 10);
+      s.probeablePage(0, 10);
+      const plan = (pattern: RegExp) => {
+        const sql = [...texts].find((t) => pattern.test(t))!;
+        return db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all<{ detail: string }>([0, 10]).map((r) => r.detail).join(" | ");
+      };
+      const pending = plan(/op IS NOT NULL/);
+      assert.match(pending, /USING INDEX clusters_op/, pending);
+      const probeable = plan(/'running' AND op IS NULL/);
+      assert.match(probeable, /INTEGER PRIMARY KEY/, probeable);
+      assert.doesNotMatch(probeable, /TEMP B-TREE/, probeable);
+      s.close();
+    });
+
     it("stats counts hosts and clusters by status, health, type and user", () => {
       const h = host(3);
       ready(h.id, 2);
@@ -538,6 +628,15 @@ for (const [driverName, open] of drivers) {
       assert.deepEqual(stats.clusters.by_type, { "noops//4": 3 });
       assert.deepEqual(stats.clusters.by_user, { u: 1 });
       assert.equal(stats.released_total, 0);
+      const other = host(2);
+      ready(other.id, 2);
+      const [stopping, failing] = store.listClusters({ host_id: other.id });
+      store.requestOp(stopping!.id, "stop", ["running"]); // running and healthy, but owes an op: not free
+      store.recordHealth(failing!.id, false, 1);
+      const more = store.stats();
+      assert.equal(more.clusters.free, 1);
+      assert.equal(more.clusters.total, 5);
+      assert.deepEqual(more.clusters.by_health, { OK: 3, FAIL: 1, unknown: 1 });
     });
 
     it("clusterCountsByHost puts every cluster of a host in one part: free, held, creating, failed or other", () => {
