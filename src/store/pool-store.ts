@@ -569,11 +569,13 @@ export class PoolStore {
 
   /** Records a health probe; `failuresToFail` consecutive failures turn the health to FAIL. */
   recordHealth(id: string, ok: boolean, failuresToFail: number): Health {
+    if (ok) {
+      // Most probes pass on a cluster already OK: those write nothing (one write per cluster per
+      // probe was most of an idle daemon's database work).
+      this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ? AND (health <> 'OK' OR health_fails <> 0)").run([id]);
+      return "OK";
+    }
     return this.db.transaction(() => {
-      if (ok) {
-        this.db.prepare("UPDATE clusters SET health = 'OK', health_fails = 0 WHERE id = ?").run([id]);
-        return "OK";
-      }
       this.db.prepare("UPDATE clusters SET health_fails = health_fails + 1 WHERE id = ?").run([id]);
       const row = this.db.prepare("SELECT health_fails, health FROM clusters WHERE id = ?").get<{ health_fails: number; health: Health }>([id]);
       if (!row) return "";
