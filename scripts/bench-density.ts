@@ -3,7 +3,7 @@
  * `npm start` runs it) with one local host, raises the host's capacity to a baseline number
  * of clusters and then to the full number (autofill makes them), waits each time until every
  * cluster is running and healthy (by the daemon's own health checks), then measures over a
- * window, touching nothing meanwhile:
+ * window that starts --settle seconds later (see SETTLE_S), touching nothing meanwhile:
  * - CPU of the daemon (with any process it runs besides the nodes) and of every node, from
  *   /proc/<pid>/stat utime + stime, as % of one core;
  * - wakeups: context switches (voluntary + involuntary, /proc/<pid>/status) per node per second;
@@ -13,8 +13,10 @@
  * The load average is printed beside every figure: two cores are shared with others.
  * Everything started is stopped and removed on exit, Ctrl-C and failure alike.
  *
- *   npm run bench:density -- [--clusters 250] [--baseline 25] [--window 60]
- *   (or DENSITY_CLUSTERS, DENSITY_BASELINE, DENSITY_WINDOW_S; --baseline 0 skips it)
+ *   npm run bench:density -- [--clusters 250] [--baseline 25] [--window 60] [--settle 30] [--node-flags="..."]
+ *   (or DENSITY_CLUSTERS, DENSITY_BASELINE, DENSITY_WINDOW_S, DENSITY_SETTLE_S, DENSITY_NODE_FLAGS; --baseline 0
+ *   skips it; --node-flags runs nodes as `node FLAGS dist/chain-node.mjs` instead of the default;
+ *   --daemon-flags="..." likewise for the daemon; --daemon-paused stops the daemon with SIGSTOP during the window: the nodes' own idle cost)
  * Last line: JSON.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -28,7 +30,7 @@ import { findNodeProcesses, terminate } from "../src/lib/node-processes.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const { values: flags } = parseArgs({
-  options: { clusters: { type: "string" }, baseline: { type: "string" }, window: { type: "string" } },
+  options: { clusters: { type: "string" }, baseline: { type: "string" }, window: { type: "string" }, "node-flags": { type: "string" }, "daemon-paused": { type: "boolean" }, "daemon-flags": { type: "string" }, settle: { type: "string" } },
   strict: true,
 });
 const positiveInt = (name: string, text: string | undefined, fallback: number, min = 1): number => {
@@ -39,8 +41,21 @@ const positiveInt = (name: string, text: string | undefined, fallback: number, m
 };
 const CLUSTERS = positiveInt("--clusters", flags.clusters ?? process.env["DENSITY_CLUSTERS"], 250);
 const BASELINE = positiveInt("--baseline", flags.baseline ?? process.env["DENSITY_BASELINE"], Math.min(25, Math.floor(CLUSTERS / 10)), 0);
+/**
+ * Seconds between all healthy and the window. A node's first half minute is not idle: V8
+ * compiles lazily and runs its after-start garbage collections (the memory reducer's, about
+ * 8 s apart), which measured as much CPU as all the probes; a window right after the last
+ * cluster came up measured the start-up of the newest nodes, not what idling costs.
+ */
+const SETTLE_S = positiveInt("--settle", flags.settle ?? process.env["DENSITY_SETTLE_S"], 30, 0);
 const WINDOW_S = positiveInt("--window", flags.window ?? process.env["DENSITY_WINDOW_S"], 60);
 const SIZE = 4;
+/** Runtime flags for every node (e.g. "--max-semi-space-size=1", "--cpu-prof"): to measure them, not guess. */
+/** Runtime flags for the daemon (e.g. "--cpu-prof"). */
+const DAEMON_FLAGS = (flags["daemon-flags"] ?? "").split(" ").filter((f) => f !== "");
+/** Diagnosis: the daemon is stopped (SIGSTOP) during the window, so the nodes' own idle cost shows alone. */
+const DAEMON_PAUSED = flags["daemon-paused"] === true;
+const NODE_FLAGS = (flags["node-flags"] ?? process.env["DENSITY_NODE_FLAGS"] ?? "").split(" ").filter((f) => f !== "");
 if (BASELINE >= CLUSTERS) throw new Error(`--baseline (${BASELINE}) must be below --clusters (${CLUSTERS})`);
 
 const BUNDLE = join(ROOT, "dist/chain-node.mjs");
@@ -61,6 +76,7 @@ let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
+      daemon.kill("SIGCONT");
       daemon.kill("SIGTERM");
       const gone = await Promise.race([daemonExit.then(() => true), sleep(25_000).then(() => false)]);
       if (!gone) {
@@ -121,10 +137,10 @@ name = "local"
 type = "local"
 capacity = 0
 autofill = true
-`);
+${NODE_FLAGS.length > 0 ? `[local]\nnode_command = ${JSON.stringify([process.execPath, ...NODE_FLAGS, BUNDLE])}\n` : ""}`);
   baseUrl = `http://127.0.0.1:${listen}`;
   const log = openSync(join(dir, "daemon.log"), "a");
-  daemon = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/main.ts"), "serve", "--config", configFile, "--data", dataDir], {
+  daemon = spawn(process.execPath, [...DAEMON_FLAGS, "--import", "tsx", join(ROOT, "src/main.ts"), "serve", "--config", configFile, "--data", dataDir], {
     cwd: ROOT,
     stdio: ["ignore", log, log],
   });
@@ -234,14 +250,18 @@ interface Figures {
 async function phase(clusters: number): Promise<Figures> {
   process.stderr.write(`bench:density: ${clusters} clusters of ${SIZE} nodes\n`);
   const timeToHealthy = await fillTo(clusters);
+  process.stderr.write(`  healthy after ${round(timeToHealthy)} s; settling ${SETTLE_S} s\n`);
+  await sleep(SETTLE_S * 1000);
   const nodes = findNodeProcesses(clustersRoot).map((p) => p.pid);
   const nodeSet = new Set(nodes);
   const tree = daemonTree(daemon!.pid!, nodeSet);
   const before = { nodes: nodes.map(cpuTicks), daemon: tree.map(cpuTicks), nodeCs: nodes.map(contextSwitches), daemonCs: tree.map(contextSwitches) };
   const loadStart = loadAverage();
-  process.stderr.write(`  healthy after ${round(timeToHealthy)} s; measuring ${WINDOW_S} s idle (load average ${loadStart.join(" ")})\n`);
+  process.stderr.write(`  measuring ${WINDOW_S} s idle (load average ${loadStart.join(" ")})\n`);
   const t0 = performance.now();
+  if (DAEMON_PAUSED) daemon!.kill("SIGSTOP");
   await sleep(WINDOW_S * 1000);
+  if (DAEMON_PAUSED) daemon!.kill("SIGCONT");
   const seconds = (performance.now() - t0) / 1000;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const nodeTicks = sum(nodes.map(cpuTicks)) - sum(before.nodes);
@@ -280,6 +300,9 @@ try {
   const result = {
     ...full,
     window_s: WINDOW_S,
+    settle_s: SETTLE_S,
+    node_flags: NODE_FLAGS.join(" "),
+    ...(DAEMON_PAUSED && { daemon_paused: true }),
     cpus: readFileSync("/proc/cpuinfo", "utf8").match(/^processor\s*:/gm)?.length ?? 0,
     ...(baseline && {
       baseline,
