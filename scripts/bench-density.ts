@@ -7,13 +7,15 @@
  * - CPU of the daemon (with any process it runs besides the nodes) and of every node, from
  *   /proc/<pid>/stat utime + stime, as % of one core;
  * - wakeups: context switches (voluntary + involuntary, /proc/<pid>/status) per node per second;
- * - PSS of each node and of the daemon (/proc/<pid>/smaps_rollup), at the end of the window;
+ * - PSS of each node and of the daemon (/proc/<pid>/smaps_rollup), at the end of the window,
+ *   beside the PSS of 10 bare runtimes idling meanwhile (what of it the runtime alone takes);
  * - time from the capacity change to all healthy.
  * The baseline (fewer clusters, same daemon, same run) shows how the cost grows per node.
  * The load average is printed beside every figure: two cores are shared with others.
  * Everything started is stopped and removed on exit, Ctrl-C and failure alike.
  *
- *   npm run bench:density -- [--clusters 250] [--baseline 25] [--window 60] [--settle 30] [--node-flags="..."]
+ *   npm run bench:density -- [--clusters 250] [--baseline 25] [--window 60] [--settle 30]
+ *     [--health-check-s 5] [--node-flags="..."]
  *   (or DENSITY_CLUSTERS, DENSITY_BASELINE, DENSITY_WINDOW_S, DENSITY_SETTLE_S, DENSITY_NODE_FLAGS; --baseline 0
  *   skips it; --node-flags runs nodes as `node FLAGS dist/chain-node.mjs` instead of the default;
  *   --daemon-flags="..." likewise for the daemon; --daemon-paused stops the daemon with SIGSTOP during the window: the nodes' own idle cost)
@@ -30,7 +32,7 @@ import { findNodeProcesses, terminate } from "../src/lib/node-processes.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const { values: flags } = parseArgs({
-  options: { clusters: { type: "string" }, baseline: { type: "string" }, window: { type: "string" }, "node-flags": { type: "string" }, "daemon-paused": { type: "boolean" }, "daemon-flags": { type: "string" }, settle: { type: "string" } },
+  options: { clusters: { type: "string" }, baseline: { type: "string" }, window: { type: "string" }, "node-flags": { type: "string" }, "daemon-paused": { type: "boolean" }, "daemon-flags": { type: "string" }, settle: { type: "string" }, "health-check-s": { type: "string" } },
   strict: true,
 });
 const positiveInt = (name: string, text: string | undefined, fallback: number, min = 1): number => {
@@ -48,6 +50,8 @@ const BASELINE = positiveInt("--baseline", flags.baseline ?? process.env["DENSIT
  * cluster came up measured the start-up of the newest nodes, not what idling costs.
  */
 const SETTLE_S = positiveInt("--settle", flags.settle ?? process.env["DENSITY_SETTLE_S"], 30, 0);
+/** The daemon's `scheduler.health_check_s`, when not the default: what idling costs at another probe period. */
+const HEALTH_CHECK_S = flags["health-check-s"] === undefined ? undefined : positiveInt("--health-check-s", flags["health-check-s"], 5);
 const WINDOW_S = positiveInt("--window", flags.window ?? process.env["DENSITY_WINDOW_S"], 60);
 const SIZE = 4;
 /** Runtime flags for every node (e.g. "--max-semi-space-size=1", "--cpu-prof"): to measure them, not guess. */
@@ -69,12 +73,16 @@ const dir = mkdtempSync(join(tmpdir(), "chainpool-bench-density-"));
 const dataDir = join(dir, "data");
 const clustersRoot = join(dataDir, "clusters");
 let daemon: ChildProcess | undefined;
+/** Bare runtimes idling beside the nodes: what of a node's memory is the runtime's own. */
+const bare: ChildProcess[] = [];
+const BARE_RUNTIMES = 10;
 let daemonExit: Promise<void> = Promise.resolve();
 
 /** Stops the daemon, then every node under this run's data directory, and removes it. Idempotent. */
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
+    for (const child of bare) child.kill("SIGKILL");
     if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
       daemon.kill("SIGCONT");
       daemon.kill("SIGTERM");
@@ -129,7 +137,7 @@ async function startDaemon(): Promise<void> {
   // Everything else is the default configuration: that is what is measured.
   writeFileSync(configFile, `listen = "127.0.0.1:${listen}"
 log_json = true
-[ports]
+${HEALTH_CHECK_S === undefined ? "" : `[scheduler]\nhealth_check_s = ${HEALTH_CHECK_S}\n`}[ports]
 min = ${min}
 max = ${max}
 [[hosts]]
@@ -241,6 +249,8 @@ interface Figures {
   pss_mb_per_node: number;
   rss_mb_per_node: number;
   daemon_pss_mb: number;
+  /** PSS of `node -e "setInterval(...)"` idling beside the nodes (sharing the same binary's pages). */
+  bare_runtime_pss_mb: number;
   time_to_healthy_s: number;
   load_avg_1m_start: number;
   load_avg_1m_end: number;
@@ -256,6 +266,8 @@ async function phase(clusters: number): Promise<Figures> {
   const nodeSet = new Set(nodes);
   const tree = daemonTree(daemon!.pid!, nodeSet);
   const before = { nodes: nodes.map(cpuTicks), daemon: tree.map(cpuTicks), nodeCs: nodes.map(contextSwitches), daemonCs: tree.map(contextSwitches) };
+  // Started now, so that they too are past their start-up when their memory is read.
+  while (bare.length < BARE_RUNTIMES) bare.push(spawn(process.execPath, ["-e", "setInterval(() => {}, 1 << 30)"], { stdio: "ignore" }));
   const loadStart = loadAverage();
   process.stderr.write(`  measuring ${WINDOW_S} s idle (load average ${loadStart.join(" ")})\n`);
   const t0 = performance.now();
@@ -285,6 +297,7 @@ async function phase(clusters: number): Promise<Figures> {
     pss_mb_per_node: round(sum(nodes.map(pssKb)) / nodes.length / 1024),
     rss_mb_per_node: round(sum(nodes.map(rssKb)) / nodes.length / 1024),
     daemon_pss_mb: round(sum(tree.map(pssKb)) / 1024),
+    bare_runtime_pss_mb: round(sum(bare.map((child) => pssKb(child.pid!))) / bare.length / 1024),
     time_to_healthy_s: round(timeToHealthy),
     load_avg_1m_start: loadStart[0],
     load_avg_1m_end: loadEnd[0],
@@ -301,6 +314,7 @@ try {
     ...full,
     window_s: WINDOW_S,
     settle_s: SETTLE_S,
+    health_check_s: HEALTH_CHECK_S ?? 5,
     node_flags: NODE_FLAGS.join(" "),
     ...(DAEMON_PAUSED && { daemon_paused: true }),
     cpus: readFileSync("/proc/cpuinfo", "utf8").match(/^processor\s*:/gm)?.length ?? 0,
