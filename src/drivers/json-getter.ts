@@ -11,8 +11,9 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * JSON GETs over plain HTTP on node:http with connections kept alive between calls: what the
  * local host's health probes use, every few seconds to every node of every cluster. With
  * fetch (undici: a Request, Headers, an AbortSignal and a body stream per call), its frames
- * were most of an idle daemon's CPU profile. Errors never quote the URL (it carries the
- * cluster's secret): the caller names the node. `close()` drops the idle connections.
+ * and the socket writes under them led an idle daemon's CPU profile. Errors never quote the
+ * URL (it carries the cluster's secret): the caller names the node. `close()` drops the idle
+ * connections.
  */
 export function createJsonGetter(): { get: JsonGet; close(): void } {
   // Idle sockets end after 30 s, before the node's own 65 s keep-alive, so this side closes them.

@@ -35,7 +35,7 @@ export interface RunningHttpServer {
  * How long an idle keep-alive connection stays open. Longer than the daemon's health probe
  * period (5 s by default) and than the peers' own idle limit (HttpClient: 30 s), so that
  * an idle cluster's probes and pings reuse their connections instead of opening new ones
- * each round (connecting was the largest part of an idle node's CPU), and so that the client,
+ * each round (connecting was about a sixth of an idle node's CPU profile), and so that the client,
  * not this side, closes an idle connection: a request never meets one closing under it.
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
