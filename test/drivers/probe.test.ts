@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
 import type { Cluster } from "../../src/core/types.ts";
 import type { ProbeResult } from "../../src/drivers/contract.ts";
-import { probeChainNodes } from "../../src/drivers/probe.ts";
+import { probeChainNodes, STALL_LIMIT_MS } from "../../src/drivers/probe.ts";
 import { newUrlSecret } from "../../src/lib/url-secret.ts";
 import { getJson, startCluster, waitFor } from "../chain/helpers/chain-cluster.ts";
 import type { TestCluster, TestNode } from "../chain/helpers/chain-cluster.ts";
@@ -60,10 +60,10 @@ async function level(test: TestCluster, nodes: TestNode[] = test.nodes): Promise
 }
 
 /** Probes until `accept` takes the result; answers it. */
-async function probeUntil(cluster: Cluster, urls: Record<string, string>, stallLimitMs: number, what: string, accept: (r: ProbeResult) => boolean): Promise<ProbeResult> {
+async function probeUntil(cluster: Cluster, urls: Record<string, string>, stallLimitMs: number, what: string, accept: (r: ProbeResult) => boolean, peerView: "each" | "vp0" = "each"): Promise<ProbeResult> {
   let last: ProbeResult | undefined;
   return waitFor(what, async () => {
-    last = await probeChainNodes(cluster, urls, { stallLimitMs });
+    last = await probeChainNodes(cluster, urls, { stallLimitMs, peerView });
     return accept(last) ? last : undefined;
   }, 20_000).catch((error: unknown) => {
     throw new Error(`${String(error)}; last probe: ${JSON.stringify(last)}`);
@@ -128,6 +128,40 @@ describe("probeChainNodes", () => {
       await level(test);
     } finally {
       if (vp3.pid !== undefined) process.kill(vp3.pid, "SIGCONT");
+      await test.close();
+    }
+  });
+
+  it("with vp0's peer view (a local host), a node down or out of vp0's reach fails the probe and is named", async () => {
+    const test = await startCluster({ size: 4, urlSecret: newUrlSecret() });
+    try {
+      const cluster = asCluster(test);
+      const probe = () => probeChainNodes(cluster, cluster.service_url, { peerView: "vp0" });
+      await probeUntil(cluster, cluster.service_url, STALL_LIMIT_MS, "the new cluster to pass", (r) => r.ok, "vp0");
+
+      // A follower down: it does not answer the daemon, and vp0 does not reach it (once vp0's
+      // one-second reachability cache has run out).
+      await test.node("vp2").stop();
+      const down = await probeUntil(cluster, cluster.service_url, STALL_LIMIT_MS, "vp0 to miss vp2", (r) => /vp0 does not reach/.test(r.reason ?? ""), "vp0");
+      assert.equal(down.ok, false);
+      assert.deepEqual(down.failedNodes, ["vp2"]);
+      assert.match(down.reason ?? "", /^vp2: vp0 does not reach it; vp2: /);
+
+      // Back on its ledger: healthy again.
+      await test.node("vp2").start();
+      await probeUntil(cluster, cluster.service_url, STALL_LIMIT_MS, "vp2 to count again", (r) => r.ok, "vp0");
+
+      // The daemon gets an answer where it asks for vp3 (vp1's, here), but vp0 does not reach vp3: vp0's view tells.
+      await test.node("vp3").stop();
+      const gone = await probeUntil(cluster, { ...cluster.service_url, vp3: test.node("vp1").url }, STALL_LIMIT_MS, "vp0 to miss vp3", (r) => !r.ok, "vp0");
+      assert.deepEqual(gone.failedNodes, ["vp3"]);
+      assert.equal(gone.reason, "vp3: vp0 does not reach it");
+
+      // vp0 down: named, whatever the others say.
+      await test.node("vp0").stop();
+      const noVp0 = await probe();
+      assert.ok(noVp0.failedNodes?.includes("vp0"), JSON.stringify(noVp0));
+    } finally {
       await test.close();
     }
   });

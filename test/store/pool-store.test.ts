@@ -376,6 +376,28 @@ for (const [driverName, open] of drivers) {
       assert.equal(store.recordHealth(c!.id, true, 2), "OK");
     });
 
+    it("recordHealth of a passing probe writes nothing when the cluster is OK already", () => {
+      const h = host(1);
+      ready(h.id, 1);
+      const [c] = store.listClusters();
+      // Another connection's data_version moves with every commit that changed the file.
+      const watcher = open(join(dir, "pool.db"));
+      const version = () => watcher.prepare("PRAGMA data_version").get<{ data_version: number }>()!.data_version;
+      try {
+        assert.equal(store.recordHealth(c!.id, false, 3), "OK");
+        const afterFailure = version();
+        assert.equal(store.recordHealth(c!.id, true, 3), "OK");
+        const afterRecovery = version();
+        assert.notEqual(afterRecovery, afterFailure, "clearing a failure count is written");
+        assert.equal(store.recordHealth(c!.id, true, 3), "OK");
+        assert.equal(store.recordHealth(c!.id, true, 3), "OK");
+        assert.equal(version(), afterRecovery, "passing probes of an OK cluster wrote to the database");
+        assert.equal(store.getCluster(c!.id)!.health, "OK");
+      } finally {
+        watcher.close();
+      }
+    });
+
     it("a failed transaction leaves nothing behind", () => {
       const h = host(2);
       assert.throws(() =>
