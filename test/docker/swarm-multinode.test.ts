@@ -211,4 +211,24 @@ batch_timeout_ms = 50
     await waitFor("the host active again", async () => (await host()).status === "active", 90_000);
     await waitFor("a healthy free cluster again", async () => (await freeClusters()).length >= 1, 180_000);
   });
+
+  it("without node_engines, chainpool's own image is only on the manager: every node goes there, none to a worker that lacks it", { timeout: 180_000 }, async () => {
+    const [free] = await waitFor("a free healthy cluster", async () => {
+      const f = await freeClusters();
+      return f.length >= 1 && f;
+    }, 180_000);
+    // Workers as a new user has them: no node image (running tasks keep theirs).
+    for (const w of swarm.workers) {
+      for (const image of await w.engine.listImages({ filters: { reference: ["chainpool-node"] } })) await w.engine.getImage(image.Id).remove({ force: true });
+    }
+    const put = await d.call("PUT", "/api/host", { id: hostId, params: {} });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const applied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "carol" });
+    assert.equal(applied.status, 200, JSON.stringify(applied.body));
+    assert.equal((await d.call("POST", "/v2/cluster_op", { action: "release", cluster_id: applied.body.data.id })).status, 200);
+    const successor = await waitFor("the recycled cluster healthy", async () => (await freeClusters()).find((c) => c.name === free.name && c.id !== free.id), 150_000);
+    const placed = await runningOn(successor.id);
+    assert.deepEqual([...placed.values()].map((m) => m.name), Array(4).fill(swarm.manager.name), "all four nodes on the manager, the one engine that has the image");
+    assert.ok(d.log().includes('"msg":"swarm node gets no cluster node: the node image cannot reach it'), "the log says why the workers get none");
+  });
 });

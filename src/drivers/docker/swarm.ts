@@ -61,8 +61,11 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
 /**
  * The `swarm` host, a Swarm manager: each node is a service with one replica on an overlay
  * network of the cluster's own, its config a swarm secret and its ledger a named volume (so
- * stop, which scales to 0, and start keep it). Node i is placed on swarm node i mod n, which
- * spreads a cluster over the swarm and keeps each volume where its node runs.
+ * stop, which scales to 0, and start keep it). Node i is pinned to the (i mod n)-th swarm
+ * node that can run it (the manager daemon_url names first, then the others by id), which
+ * spreads a cluster over the swarm and keeps each volume where its node runs. Without a
+ * registry the image reaches a swarm node only through its engine in `node_engines`; those
+ * engines also serve to remove volumes, which swarm leaves on the node that made them.
  *
  * Services use DNS round robin, and every node's REST port is published in host mode on the
  * swarm node it is placed on: both work without IPVS, which the routing mesh needs and many
