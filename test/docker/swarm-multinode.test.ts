@@ -217,9 +217,12 @@ batch_timeout_ms = 50
       const f = await freeClusters();
       return f.length >= 1 && f;
     }, 180_000);
-    // Workers as a new user has them: no node image (running tasks keep theirs).
+    // Workers as a new user has them: no node image tagged (untagged by name: running tasks keep theirs).
     for (const w of swarm.workers) {
-      for (const image of await w.engine.listImages({ filters: { reference: ["chainpool-node"] } })) await w.engine.getImage(image.Id).remove({ force: true });
+      for (const image of await w.engine.listImages({ filters: { reference: ["chainpool-node"] } })) {
+        for (const tag of image.RepoTags ?? []) await w.engine.getImage(tag).remove({ force: true });
+      }
+      assert.deepEqual(await w.engine.listImages({ filters: { reference: ["chainpool-node"] } }), [], `${w.name} has no node image`);
     }
     const put = await d.call("PUT", "/api/host", { id: hostId, params: {} });
     assert.equal(put.status, 200, JSON.stringify(put.body));
