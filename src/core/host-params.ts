@@ -7,14 +7,17 @@ import { CONTROL_CHARACTER, describeValue, isPlainObject } from "./values.ts";
  * operator API (POST/PUT /api/host) and for `[[hosts]]` in the config file. A param a driver
  * would ignore is refused rather than stored, so a typo never passes for a setting.
  */
-type ParamKind = "file" | "boolean" | "public_host" | "ip" | "string";
+type ParamKind = "file" | "boolean" | "public_host" | "ip" | "string" | "engines";
+
+/** How many engines `node_engines` may name: a swarm past this is not one machine's daemon to feed. */
+export const MAX_NODE_ENGINES = 256;
 
 /** The params each host type reads; every other key is refused. Local nodes run here and need none. */
 export const HOST_PARAMS: Readonly<Record<HostType, Readonly<Record<string, ParamKind>>>> = {
   local: {},
   memory: {},
   docker: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host", publish_ip: "ip", subnet_pool: "string" },
-  swarm: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host" },
+  swarm: { tls_ca: "file", tls_cert: "file", tls_key: "file", insecure: "boolean", public_host: "public_host", node_engines: "engines" },
 };
 
 /**
@@ -61,11 +64,33 @@ function paramProblem(kind: ParamKind, value: unknown): string | undefined {
       if (typeof value !== "string") return `must be a string, got ${describeValue(value)}`;
       if (isIP(value) !== 0) return undefined;
       return `${describeValue(value)} is not an IP address; give one the engine's machine has (127.0.0.1, 10.0.0.5, ::1), or 0.0.0.0 for every address; no name, brackets or port`;
+    case "engines":
+      return enginesProblem(value);
     case "public_host":
       if (typeof value !== "string") return `must be a string, got ${describeValue(value)}`;
       if (isPublicHost(value)) return undefined;
       return `${describeValue(value)} is not a hostname or IP address; give a bare name or address (IPv6 in brackets), without scheme, port or path`;
   }
+}
+
+/** An engine endpoint as daemon_url takes it: unix:///PATH or tcp://HOST:PORT. */
+const ENGINE_URL = /^(?:unix:\/\/\/\S+|tcp:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5})$/;
+
+/**
+ * `node_engines`: a list of Docker engine endpoints, one per swarm node, each as a daemon_url
+ * (unix:///PATH, tcp://HOST:PORT; TLS from the host's tls_* files). Only the form is checked
+ * here; the swarm driver's own check applies daemon_url's rules (TLS or loopback or insecure).
+ */
+function enginesProblem(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return `must be a list of engine URLs (unix:///PATH or tcp://HOST:PORT), got ${describeValue(value)}`;
+  if (value.length > MAX_NODE_ENGINES) return `names ${value.length} engines; at most ${MAX_NODE_ENGINES}`;
+  const seen = new Set<string>();
+  for (const [i, url] of value.entries()) {
+    if (typeof url !== "string" || !ENGINE_URL.test(url)) return `entry ${i}: ${describeValue(url)} is not an engine URL; give unix:///PATH or tcp://HOST:PORT`;
+    if (seen.has(url)) return `entry ${i}: ${url} is named twice`;
+    seen.add(url);
+  }
+  return undefined;
 }
 
 /**

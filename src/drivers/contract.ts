@@ -90,8 +90,11 @@ export interface HostDriver {
   rotateUrlSecret(cluster: Cluster): Promise<void>;
   /** Every node answers and sees all `size` peers; the chain height is readable. */
   probe(cluster: Cluster): Promise<ProbeResult>;
-  /** Brings failed nodes back with their ledgers (flags.repair). */
-  repairCluster?(cluster: Cluster): Promise<void>;
+  /**
+   * Brings failed nodes back with their ledgers (flags.repair). A driver that had to move
+   * nodes elsewhere (a swarm node gone) answers the cluster's new runtime, to be stored.
+   */
+  repairCluster?(cluster: Cluster): Promise<ClusterRuntime | void>;
   /** Removes resources labelled as chainpool's whose cluster id is not in `known`, once older than graceMs. */
   sweep?(known: ReadonlySet<string>, graceMs: number): Promise<string[]>;
   /** Removes every resource chainpool owns on the host; never anything else. */

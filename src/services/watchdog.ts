@@ -137,7 +137,11 @@ export class Watchdog {
       logger.warn("cluster in use unhealthy; repairing it", { cluster: cluster.id, user: now.user_id, reason: result.reason });
       try {
         // As the cluster's one driver operation: a release meanwhile waits for it, then recycles.
-        await reconciler.exclusive(cluster.id, () => repair(now));
+        await reconciler.exclusive(cluster.id, async () => {
+          // A node moved elsewhere (a swarm node gone) answers at a new URL.
+          const runtime = await repair(now);
+          if (runtime) store.saveRuntime(cluster.id, runtime);
+        });
       } catch (err) {
         logger.error("repair failed", { cluster: cluster.id, err });
       }

@@ -666,6 +666,11 @@ export class PoolStore {
     return this.db.prepare("SELECT host_id, name, user_id FROM clusters WHERE id = ?").get<{ host_id: string; name: string; user_id: string }>([id]);
   }
 
+  /** A running cluster's new addresses and handle, after a repair moved nodes; the rest of the row stays. */
+  saveRuntime(id: string, runtime: { api_url: string; service_url: Record<string, string>; handle: Record<string, unknown> }): void {
+    this.db.prepare("UPDATE clusters SET api_url = ?, service_url = ?, handle = ? WHERE id = ?").run([runtime.api_url, JSON.stringify(runtime.service_url), JSON.stringify(runtime.handle), id]);
+  }
+
   /** Saves the driver's handle before the outside world is touched, so a crash can find what was started. */
   saveHandle(id: string, handle: Record<string, unknown>): void {
     this.db.prepare("UPDATE clusters SET handle = ? WHERE id = ?").run([JSON.stringify(handle), id]);

@@ -53,6 +53,12 @@ describe("host params: each host type takes only the params it reads", () => {
     ["publish_ip as a bracketed IPv6", { type: "docker", daemon_url: unix, params: { publish_ip: "[::1]" } }, /^params\.publish_ip: .*no name, brackets or port/],
     ["publish_ip with a port", { type: "docker", daemon_url: unix, params: { publish_ip: "127.0.0.1:80" } }, /^params\.publish_ip: /],
     ["publish_ip that is not a string", { type: "docker", daemon_url: unix, params: { publish_ip: 127 } }, /^params\.publish_ip: must be a string/],
+    ["node_engines on a docker host", { type: "docker", daemon_url: unix, params: { node_engines: [unix] } }, /^params\.node_engines: unknown param; docker hosts take/],
+    ["node_engines as a string", { type: "swarm", daemon_url: unix, params: { node_engines: "tcp://10.0.0.6:2376" } }, /^params\.node_engines: must be a list of engine URLs/],
+    ["node_engines with an http URL", { type: "swarm", daemon_url: unix, params: { node_engines: [unix, "http://10.0.0.6:2376"] } }, /^params\.node_engines: entry 1: "http:\/\/10\.0\.0\.6:2376" is not an engine URL/],
+    ["node_engines with a number", { type: "swarm", daemon_url: unix, params: { node_engines: [2376] } }, /^params\.node_engines: entry 0: 2376 is not an engine URL/],
+    ["node_engines naming one engine twice", { type: "swarm", daemon_url: unix, params: { node_engines: [unix, unix] } }, /^params\.node_engines: entry 1: unix:\/\/\/var\/run\/docker\.sock is named twice/],
+    ["node_engines with plain tcp to another machine", { type: "swarm", daemon_url: unix, params: { node_engines: ["tcp://10.0.0.6:2375"] } }, /^params\.node_engines: entry 0: plain tcp to 10\.0\.0\.6 gives root on it/],
     ["publish_ip on a swarm host, saying why", { type: "swarm", daemon_url: unix, params: { publish_ip: "127.0.0.1" } }, /^params\.publish_ip: swarm hosts cannot publish on one address: Docker takes no address for a service's published port/],
   ];
   for (const [i, [what, body, error]] of refused.entries()) {
@@ -74,6 +80,7 @@ describe("host params: each host type takes only the params it reads", () => {
     ["insecure and a subnet_pool on a docker host", { type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, subnet_pool: "10.150.0.0/16" } }],
     ["publish_ip as an IPv4 address", { type: "docker", daemon_url: unix, params: { publish_ip: "127.0.0.1" } }],
     ["publish_ip as a bare IPv6 address", { type: "docker", daemon_url: unix, params: { publish_ip: "::1" } }],
+    ["node_engines on a swarm host: sockets, and tcp with insecure", { type: "swarm", daemon_url: unix, params: { insecure: true, node_engines: [unix, "unix:///run/n2.sock", "tcp://10.0.0.6:2375", "tcp://[fd00::7]:2375"] } }],
     ["publish_ip as every address", { type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, publish_ip: "0.0.0.0" } }],
   ];
   for (const [i, [what, body]] of accepted.entries()) {

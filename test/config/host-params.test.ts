@@ -66,6 +66,19 @@ params = { publish_ip = "docker-1.example" }
     assert.match(r.lines[1]!, /^hosts\.1\.params\.publish_ip: "docker-1\.example" is not an IP address/);
   });
 
+  it("error: check-config names a swarm host's node_engines entry that is no engine URL", async () => {
+    const r = await checkConfig(`
+[[hosts]]
+name = "s"
+type = "swarm"
+daemon_url = "unix:///var/run/docker.sock"
+params = { node_engines = ["unix:///run/n1.sock", "10.0.0.6:2376"] }
+`);
+    assert.equal(r.code, 2);
+    assert.equal(r.lines.length, 1, r.lines.join("\n"));
+    assert.match(r.lines[0]!, /^hosts\.0\.params\.node_engines: entry 1: "10\.0\.0\.6:2376" is not an engine URL/);
+  });
+
   it("error: params that are an array are named", async () => {
     const r = await checkConfig(`[[hosts]]\nname = "d"\ntype = "swarm"\ndaemon_url = "unix:///x"\nparams = ["public_host"]\n`);
     assert.equal(r.code, 2);
@@ -86,8 +99,9 @@ params = { publish_ip = "docker-1.example" }
         { name: "l", type: "local" },
         { name: "d", type: "docker", daemon_url: "tcp://10.1.2.3:2375", params: { insecure: true, public_host: "pool.example.org", publish_ip: "10.1.2.3", subnet_pool: "10.150.0.0/16" } },
         { name: "s", type: "swarm", daemon_url: "unix:///var/run/docker.sock", params: { public_host: "[2001:db8::1]" } },
+        { name: "s3", type: "swarm", daemon_url: "unix:///run/n1.sock", params: { node_engines: ["unix:///run/n2.sock", "tcp://10.0.0.7:2376"] } },
       ],
     });
-    assert.deepEqual(c.hosts.map((h) => h.name), ["l", "d", "s"]);
+    assert.deepEqual(c.hosts.map((h) => h.name), ["l", "d", "s", "s3"]);
   });
 });

@@ -545,6 +545,18 @@ for (const [driverName, open] of drivers) {
       assert.deepEqual(store.getCluster(made[0]!)!.handle, { pids: [1, 2] });
     });
 
+    it("saveRuntime replaces a cluster's URLs and handle (a repair that moved a node)", () => {
+      const h = host(2);
+      ready(h.id, 2);
+      const [a, b] = store.listClusters().map((x) => x.id);
+      store.saveRuntime(a!, { api_url: "http://10.0.0.2:7050", service_url: { vp1: "http://10.0.0.3:7051" }, handle: { moved: ["vp1"] } });
+      const saved = store.getCluster(a!)!;
+      assert.equal(saved.api_url, "http://10.0.0.2:7050");
+      assert.deepEqual(saved.service_url, { vp1: "http://10.0.0.3:7051" });
+      assert.deepEqual(saved.handle, { moved: ["vp1"] });
+      assert.equal(store.getCluster(b!)!.api_url, "x", "only the one cluster");
+    });
+
     it("probeablePage and clusterIdPage walk the fleet a page at a time; clusterCount counts every cluster from the hosts' counts", () => {
       const h = host(6);
       ready(h.id, 4);

@@ -63,6 +63,24 @@ export function parseDockerHost(host: Pick<Host, "type" | "daemon_url" | "params
   return { kind: "tcp", host: hostname.replace(/^\[|\]$/g, ""), port, tls };
 }
 
+/**
+ * A swarm host's `node_engines`: each entry read as a daemon_url (the host's TLS files and
+ * `insecure` apply to every tcp entry), or a 400 naming the entry.
+ */
+export function parseNodeEngines(host: Pick<Host, "type" | "daemon_url" | "params">): Array<{ url: string; address: DaemonAddress }> {
+  const list = host.params["node_engines"];
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw badRequest("params.node_engines: must be a list of engine URLs (unix:///PATH or tcp://HOST:PORT)");
+  return list.map((url: unknown, i) => {
+    if (typeof url !== "string") throw badRequest(`params.node_engines: entry ${i} must be a string`);
+    try {
+      return { url, address: parseDockerHost({ ...host, daemon_url: url }, ["node_engines"]) };
+    } catch (err) {
+      throw badRequest(`params.node_engines: entry ${i}: ${(err as Error).message.replace(/^daemon_url: /, "")}`);
+    }
+  });
+}
+
 /** The address clients use for ports published on this host: public_host, else the daemon's host. */
 export function publicAddress(host: Pick<Host, "daemon_url" | "params">, address: DaemonAddress): string {
   const configured = host.params["public_host"];

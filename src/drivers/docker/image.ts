@@ -100,11 +100,15 @@ export async function nodeImageSource(nodeCommand: readonly string[]): Promise<N
   return { tag: `chainpool-node:${VERSION}-${hash.digest("hex").slice(0, 16)}`, entries, entrypoint };
 }
 
-/** Makes sure the host has the node image; imports it from the root filesystem tar when missing. */
-export async function ensureNodeImage(docker: Docker, source: NodeImageSource): Promise<void> {
+/**
+ * Makes sure the engine has the node image; imports it from the root filesystem tar when
+ * missing. The tag names the content (its hash), so a present tag is the same image. Answers
+ * whether it imported.
+ */
+export async function ensureNodeImage(docker: Docker, source: NodeImageSource): Promise<boolean> {
   try {
     await docker.getImage(source.tag).inspect();
-    return;
+    return false;
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode !== 404) throw err;
   }
@@ -122,4 +126,5 @@ export async function ensureNodeImage(docker: Docker, source: NodeImageSource): 
     });
   });
   await docker.getImage(source.tag).inspect();
+  return true;
 }

@@ -5,9 +5,9 @@ import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver, ProbeRes
 import { clusterNodeConfigs, type NodeLayout, NODE_PLUGINS, nodeIds, URL_SECRET_FILE } from "../node-configs.ts";
 import { NodePorts } from "../node-ports.ts";
 import { probeEngineNodes, untilHealthy } from "../probe.ts";
-import { connectDocker, parseDockerHost, removeQuietly } from "./connect.ts";
+import { connectDocker, parseDockerHost, parseNodeEngines, removeQuietly } from "./connect.ts";
 import { hostImage, PORT_TAKEN, type DockerDriverOptions } from "./driver.ts";
-import { CONTAINER_LAYOUT, DATA_DIR, NODE_UID } from "./image.ts";
+import { CONTAINER_LAYOUT, DATA_DIR, ensureNodeImage, NODE_UID } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
 
 /** An address as the host part of a URL: an IPv6 address in brackets. */
@@ -24,11 +24,48 @@ const SERVING_STATES = new Set(["ready", "starting", "running"]);
 
 type SecretReference = NonNullable<Docker.ContainerSpec["Secrets"]>[number];
 
+/** A swarm node a cluster's node may be placed on. */
+interface SwarmNode {
+  id: string;
+  addr: string;
+}
+
+/**
+ * One swarm node's own engine, named in the host's `node_engines`: the node image is loaded
+ * there (no registry needed), and a cluster's volumes on that node are removed there (swarm
+ * removes services, tasks and containers everywhere, but leaves volumes on the node that made
+ * them). `nodeId` is what the engine says it is in the swarm, asked when needed.
+ */
+interface NodeEngine {
+  url: string;
+  docker: Docker;
+  nodeId: string | undefined;
+  /** The image load in flight, shared by whoever asks meanwhile. */
+  loading: Promise<void> | undefined;
+  /** The last outcome, for the log: "ready" or why not. */
+  status: string;
+}
+
+/** The swarm node id a task or service is pinned to by its `node.id==` constraint. */
+const pinnedNode = (constraints: readonly string[] | undefined) => {
+  for (const c of constraints ?? []) {
+    const m = /^node\.id\s*==\s*(\S+)$/.exec(c);
+    if (m) return m[1];
+  }
+  return undefined;
+};
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref?.())]);
+
 /**
  * The `swarm` host, a Swarm manager: each node is a service with one replica on an overlay
  * network of the cluster's own, its config a swarm secret and its ledger a named volume (so
- * stop, which scales to 0, and start keep it). Node i is placed on swarm node i mod n, which
- * spreads a cluster over the swarm and keeps each volume where its node runs.
+ * stop, which scales to 0, and start keep it). Node i is pinned to the (i mod n)-th swarm
+ * node that can run it (the manager daemon_url names first, then the others by id), which
+ * spreads a cluster over the swarm and keeps each volume where its node runs. Without a
+ * registry the image reaches a swarm node only through its engine in `node_engines`; those
+ * engines also serve to remove volumes, which swarm leaves on the node that made them.
  *
  * Services use DNS round robin, and every node's REST port is published in host mode on the
  * swarm node it is placed on: both work without IPVS, which the routing mesh needs and many
@@ -39,7 +76,7 @@ type SecretReference = NonNullable<Docker.ContainerSpec["Secrets"]>[number];
  */
 export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" | "subnetPrefix" | "machineAddresses">): DriverFactory {
   const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
-    const address = parseDockerHost(host);
+    const address = parseDockerHost(host, ["node_engines"]);
     const docker = connectDocker(host, address);
     const image = hostImage(docker, options.nodeImage);
     const log = ctx.logger.child({ host: host.name });
@@ -52,6 +89,9 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
       ...(node !== undefined && { [LABEL.node]: node }),
     });
     let warnedNotManager = false;
+    const nodeEngines: NodeEngine[] = parseNodeEngines(host).map(({ url, address: a }) => ({ url, docker: connectDocker(host, a), nodeId: undefined, loading: undefined, status: "" }));
+    const warnedUnfed = new Set<string>();
+    let selfNodeId: string | undefined;
 
     const servicesOf = (clusterId?: string) => docker.listServices({ filters: { label: owned(clusterId) } });
 
@@ -66,14 +106,111 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
       // Task containers go away shortly after their service; their volumes only then.
       const { Volumes } = await docker.listVolumes({ filters });
       await Promise.all((Volumes ?? []).map((v) => removeQuietly(() => docker.getVolume(v.Name).remove(), 200)));
+      await removeVolumesOnNodes(clusterId);
     };
 
-    const swarmNodes = async (): Promise<Array<{ id: string; addr: string }>> => {
+    /**
+     * The swarm nodes ready to run tasks: the manager daemon_url names first (vp0 goes there,
+     * so api_url stays put when a worker dies), then the others by id.
+     */
+    const swarmNodes = async (): Promise<SwarmNode[]> => {
+      selfNodeId ??= ((await docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID || undefined;
       const nodes = (await docker.listNodes()) as Array<{ ID: string; Status?: { State?: string; Addr?: string }; Spec?: { Availability?: string } }>;
       return nodes
         .filter((n) => n.Status?.State === "ready" && n.Spec?.Availability === "active")
         .map((n) => ({ id: n.ID, addr: n.Status?.Addr ?? "" }))
-        .sort((a, b) => a.id.localeCompare(b.id));
+        .sort((a, b) => (a.id === selfNodeId ? -1 : b.id === selfNodeId ? 1 : a.id.localeCompare(b.id)));
+    };
+
+    /** Asks each node engine not yet matched to a ready swarm node which node it is. */
+    const identifyEngines = async (ready: ReadonlySet<string>) => {
+      await Promise.all(
+        nodeEngines
+          .filter((e) => e.nodeId === undefined || !ready.has(e.nodeId))
+          .map(async (e) => {
+            try {
+              e.nodeId = ((await withTimeout(e.docker.info(), 5000)) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID || undefined;
+            } catch {
+              e.nodeId = undefined;
+            }
+          }),
+      );
+    };
+
+    /** Node engines of ready swarm nodes (not the manager's own: daemon_url is that engine). */
+    const liveEngines = async (nodes?: SwarmNode[]) => {
+      const ready = new Set((nodes ?? (await swarmNodes())).map((n) => n.id));
+      await identifyEngines(ready);
+      const seen = new Set<string>([selfNodeId ?? ""]);
+      return nodeEngines.filter((e) => {
+        if (e.nodeId === undefined || !ready.has(e.nodeId) || seen.has(e.nodeId)) return false;
+        seen.add(e.nodeId);
+        return true;
+      });
+    };
+
+    /** Loads the node image onto one node engine unless it has it; one load at a time per engine. */
+    const feed = (e: NodeEngine, source: Exclude<Awaited<ReturnType<typeof options.nodeImage>>, string>) => {
+      e.loading ??= withTimeout(ensureNodeImage(e.docker, source), 10 * 60_000)
+        .then(
+          (imported) => {
+            if (imported || e.status !== "ready") log.info("node image ready on swarm node", { engine: e.url, swarm_node: e.nodeId, image: source.tag, loaded: imported });
+            e.status = "ready";
+          },
+          (err: unknown) => {
+            const why = (err as Error).message;
+            if (e.status !== why) log.warn("cannot load the node image onto a swarm node; no cluster node goes there until it can", { engine: e.url, swarm_node: e.nodeId, err });
+            e.status = why;
+            throw err;
+          },
+        )
+        .finally(() => {
+          e.loading = undefined;
+        });
+      return e.loading;
+    };
+
+    /**
+     * Where a cluster's nodes may go: with the operator's image (`docker.image`, from a
+     * registry every node reaches), every ready swarm node. With chainpool's own image, the
+     * nodes that have it: the manager (imported through daemon_url) and each node engine it
+     * was loaded onto; a ready swarm node with no engine in node_engines gets no node, since
+     * its tasks would never find the image.
+     */
+    const placement = async (): Promise<SwarmNode[]> => {
+      const nodes = await swarmNodes();
+      const source = await options.nodeImage();
+      if (typeof source === "string") return nodes;
+      await image.get();
+      const engines = await liveEngines(nodes);
+      const fed = new Set<string>([selfNodeId ?? ""]);
+      await Promise.all(engines.map((e) => feed(e, source).then(() => fed.add(e.nodeId!), () => undefined)));
+      for (const n of nodes) {
+        if (fed.has(n.id) || warnedUnfed.has(n.id)) continue;
+        warnedUnfed.add(n.id);
+        log.warn("swarm node gets no cluster node: the node image cannot reach it; name its engine in params.node_engines, or set docker.image to an image from a registry", { swarm_node: n.id, addr: n.addr });
+      }
+      return nodes.filter((n) => fed.has(n.id));
+    };
+
+    /** Each node's URL: its swarm node's address (or public_host) and its published port. */
+    const publicHost = typeof host.params["public_host"] === "string" ? host.params["public_host"] : undefined;
+    const nodeUrl = (addr: string, port: number) => `http://${publicHost ?? urlHost(addr)}:${port}`;
+
+    /** Removes the cluster's volumes from every live node engine; an engine that fails is left to the sweep. */
+    const removeVolumesOnNodes = async (clusterId?: string) => {
+      const filters = { label: owned(clusterId) };
+      const engines = nodeEngines.length === 0 ? [] : await liveEngines();
+      await Promise.all(
+        engines.map(async (e) => {
+          try {
+            const { Volumes } = await e.docker.listVolumes({ filters });
+            await Promise.all((Volumes ?? []).map((v) => removeQuietly(() => e.docker.getVolume(v.Name).remove(), 200)));
+          } catch (err) {
+            log.warn("cannot remove a cluster's volumes on a swarm node yet; the sweep will", { engine: e.url, cluster: clusterId, err });
+          }
+        }),
+      );
     };
 
     const probe = (cluster: Cluster): Promise<ProbeResult> =>
@@ -218,6 +355,54 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
       }
     };
 
+    /**
+     * What the manager cannot see on the other swarm nodes: containers and volumes there of
+     * clusters no row claims (left on a node that was down while its cluster went), and the
+     * volume a node left on a swarm node it was moved off (a repair). Containers of live
+     * services are swarm's to manage.
+     */
+    const sweepNodeEngines = async (known: ReadonlySet<string>, cutoff: number) => {
+      if (nodeEngines.length === 0) return;
+      const pinnedTo = new Map<string, string | undefined>();
+      for (const s of await servicesOf()) {
+        const labelsOf = s.Spec?.Labels ?? {};
+        pinnedTo.set(`${labelsOf[LABEL.cluster]}/${labelsOf[LABEL.node]}`, pinnedNode((s.Spec?.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.Placement?.Constraints));
+      }
+      const filters = { label: owned() };
+      for (const e of await liveEngines()) {
+        try {
+          const strayIds: string[] = [];
+          for (const c of await e.docker.listContainers({ all: true, filters })) {
+            const id = c.Labels?.[LABEL.cluster];
+            if (id !== undefined && !known.has(id) && c.Created * 1000 <= cutoff) strayIds.push(c.Id);
+          }
+          await Promise.all(strayIds.map((id) => removeQuietly(() => e.docker.getContainer(id).remove({ force: true, v: true }))));
+          const { Volumes } = await e.docker.listVolumes({ filters });
+          const stray = (Volumes ?? []).filter((v) => {
+            const id = v.Labels?.[LABEL.cluster];
+            if (id === undefined) return false;
+            if (!known.has(id)) return Date.parse((v as { CreatedAt?: string }).CreatedAt ?? "") <= cutoff;
+            const on = pinnedTo.get(`${id}/${v.Labels?.[LABEL.node]}`);
+            return on !== undefined && on !== e.nodeId;
+          });
+          await Promise.all(stray.map((v) => removeQuietly(() => e.docker.getVolume(v.Name).remove(), 200)));
+          if (strayIds.length + stray.length > 0) log.info("swept what clusters left on a swarm node", { engine: e.url, containers: strayIds.length, volumes: stray.map((v) => v.Name) });
+        } catch (err) {
+          log.warn("cannot sweep a swarm node's engine", { engine: e.url, err });
+        }
+      }
+    };
+
+    /** Loads the image onto every live node engine in the background (host checks call this). */
+    let feeding: Promise<unknown> | undefined;
+    const feedAll = () => {
+      feeding ??= placement()
+        .catch(() => undefined)
+        .finally(() => {
+          feeding = undefined;
+        });
+    };
+
     const driver: HostDriver = {
       name: "swarm",
       flags: { sweep: true, repair: true, plugins: NODE_PLUGINS },
@@ -228,7 +413,10 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
             docker.info(),
             new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5000)),
           ])) as { Swarm?: { ControlAvailable?: boolean } };
-          if (info.Swarm?.ControlAvailable === true) return true;
+          if (info.Swarm?.ControlAvailable === true) {
+            if (nodeEngines.length > 0) feedAll();
+            return true;
+          }
           if (!warnedNotManager) log.warn("daemon_url is not a swarm manager", { daemon_url: host.daemon_url });
           warnedNotManager = true;
           return false;
@@ -240,8 +428,8 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
       async createCluster(cluster): Promise<ClusterRuntime> {
         await removeAll(cluster.id);
         const tag = await image.get();
-        const nodes = await swarmNodes();
-        if (nodes.length === 0) throw new Error(`swarm ${host.name} has no ready, active node`);
+        const nodes = await placement();
+        if (nodes.length === 0) throw new Error(`swarm ${host.name} has no ready, active node that has the node image`);
         const ports = new NodePorts({ leaser: ctx.ports, clusterId: cluster.id, nodes: nodeIds(cluster) });
         // Node i runs on swarm node i mod n, so its published port is that node's.
         const placed = (i: number) => nodes[i % nodes.length]!;
@@ -291,10 +479,8 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
             return [node, service.id as string] as const;
           }),
         );
-        const publicHost = typeof host.params["public_host"] === "string" ? host.params["public_host"] : undefined;
-        const addressOf = (i: number) => publicHost ?? urlHost(placed(i).addr);
         const runtimeOf = () => {
-          const service_url = Object.fromEntries(nodeIds(cluster).map((node, i) => [node, `http://${addressOf(i)}:${ports.of(node)}`]));
+          const service_url = Object.fromEntries(nodeIds(cluster).map((node, i) => [node, nodeUrl(placed(i).addr, ports.of(node))]));
           return { api_url: service_url["vp0"]!, service_url };
         };
         await untilHealthyOnFreePorts(cluster, new Map(services), ports, runtimeOf, () => ctx.saveHandle(cluster.id, handle()));
@@ -350,11 +536,36 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
 
       probe,
 
+      /**
+       * Swarm restarts dead tasks by itself; a stopped or stuck service gets a fresh task. A
+       * node pinned to a swarm node that is gone (down, drained, or without the image) is
+       * pinned to a live one instead, the one holding fewest of the cluster's nodes: it starts
+       * there on an empty volume and takes the ledger from its peers (pbft state transfer).
+       * Its URL then changes; the runtime answered carries the new service_url (vp0 sits on
+       * the manager, so api_url stays). The URLs are worked out from where the services are
+       * pinned, so a repair after a crash mid-move stores them all the same.
+       */
       async repairCluster(cluster) {
-        // Swarm restarts dead tasks by itself; a stopped or stuck service gets a fresh task.
         const result = await probe(cluster);
         const failed = new Set(result.failedNodes ?? []);
         const services = await servicesOf(cluster.id);
+        const live = await placement();
+        const liveIds = new Set(live.map((n) => n.id));
+        const pinned = new Map(services.map((s) => [s.Spec?.Labels?.[LABEL.node] ?? "", pinnedNode((s.Spec?.TaskTemplate as Docker.ContainerTaskSpec | undefined)?.Placement?.Constraints)]));
+        const load = (id: string) => [...pinned.values()].filter((p) => p === id).length;
+        const moves = new Map<string, SwarmNode>();
+        for (const [node, on] of pinned) {
+          if (!failed.has(node) || on === undefined || liveIds.has(on) || live.length === 0) continue;
+          const target = [...live].sort((a, b) => load(a.id) - load(b.id))[0]!;
+          moves.set(node, target);
+          pinned.set(node, target.id);
+        }
+        const handle = cluster.handle as { swarm_nodes?: string[] };
+        if (moves.size > 0) {
+          // Where each node goes, before swarm is told: a crash now still finds its resources.
+          ctx.saveHandle(cluster.id, { ...cluster.handle, swarm_nodes: nodeIds(cluster).map((node, i) => pinned.get(node) ?? handle.swarm_nodes?.[i] ?? "") });
+          log.warn("moving nodes off swarm nodes that are gone; they refill their ledgers from their peers", { cluster: cluster.id, moves: Object.fromEntries([...moves].map(([n, t]) => [n, t.id])) });
+        }
         await Promise.all(
           services
             .filter((s) => failed.has(s.Spec?.Labels?.[LABEL.node] ?? ""))
@@ -362,10 +573,24 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
               const service = docker.getService(s.ID!);
               const info = await service.inspect();
               const template = info.Spec.TaskTemplate as Docker.ContainerTaskSpec;
-              await service.update({ ...scale(1)(info.Spec), TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 }, version: info.Version.Index });
+              const target = moves.get(s.Spec?.Labels?.[LABEL.node] ?? "");
+              const placement = target === undefined ? template.Placement : { ...template.Placement, Constraints: [`node.id==${target.id}`] };
+              await service.update({ ...scale(1)(info.Spec), TaskTemplate: { ...template, Placement: placement, ForceUpdate: (template.ForceUpdate ?? 0) + 1 }, version: info.Version.Index });
             }),
         );
-        await waitReady(cluster);
+        // Every node's URL from where it is pinned now; unknown nodes (none live) keep theirs.
+        const addrOf = new Map((await swarmNodes()).map((n) => [n.id, n.addr]));
+        const ports = (cluster.handle as { ports?: Record<string, number> }).ports ?? {};
+        const service_url = { ...cluster.service_url };
+        for (const [node, on] of pinned) {
+          const addr = on === undefined ? undefined : addrOf.get(on);
+          const port = ports[node];
+          if (addr !== undefined && port !== undefined && node in service_url) service_url[node] = nodeUrl(addr, port);
+        }
+        const runtime = { api_url: service_url["vp0"] ?? cluster.api_url, service_url, handle: { ...cluster.handle, swarm_nodes: nodeIds(cluster).map((node, i) => pinned.get(node) ?? handle.swarm_nodes?.[i] ?? "") } };
+        await waitReady({ ...cluster, ...runtime });
+        const changed = JSON.stringify(runtime.service_url) !== JSON.stringify(cluster.service_url);
+        return changed || moves.size > 0 ? runtime : undefined;
       },
 
       async sweep(known, graceMs) {
@@ -389,6 +614,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
         }
         for (const id of ids) await removeAll(id);
         if (ids.size > 0) log.info("swept clusters no database row claims", { clusters: [...ids] });
+        await sweepNodeEngines(known, cutoff);
         return [...ids];
       },
 
@@ -400,6 +626,9 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
     };
     return driver;
   };
-  factory.check = (host) => void parseDockerHost(host);
+  factory.check = (host) => {
+    parseDockerHost(host, ["node_engines"]);
+    parseNodeEngines(host);
+  };
   return factory;
 }
