@@ -1,7 +1,8 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../ledger/canonical-json.ts";
-import type { ChaincodeEvent, Timestamp } from "../../ledger/block.ts";
+import type { ChaincodeEvent } from "../../ledger/block.ts";
+import type { JsCall } from "./js-call.ts";
 import { StateOverlay } from "../../ledger/world-state.ts";
 import type { Logger } from "../../log/logger.ts";
 import { MAX_CODE_PACKAGE_BYTES } from "../../size-limits.ts";
@@ -9,6 +10,8 @@ import type { ChaincodeResult } from "../chaincode.ts";
 import { stateKeys } from "../chaincode-registry.ts";
 import type { ChaincodeInstance } from "../chaincode-registry.ts";
 import type { JsEngine } from "./engine.ts";
+
+export type { JsCall } from "./js-call.ts";
 import { TransactionHost } from "./transaction-host.ts";
 import type { NestedInvoke } from "./transaction-host.ts";
 import { parseCodePackage } from "./package.ts";
@@ -19,17 +22,6 @@ import type { SandboxOutcome, TxRequest } from "./sandbox.ts";
 export interface JsChaincodesOptions {
   engine: JsEngine;
   log: Logger;
-}
-
-/** What a JavaScript chaincode call runs with: the transaction (or query) it belongs to. */
-export interface JsCall {
-  txId: string;
-  timestamp: Timestamp;
-  fn: string;
-  args: readonly string[];
-  mode: "init" | "invoke" | "query";
-  /** 0 for the transaction's own chaincode, 1 inside invokeChaincode. */
-  depth: number;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { StateOverlay } from "../../ledger/world-state.ts";
 import type { Logger, LogLevel } from "../../log/logger.ts";
 import type { ChaincodeResult } from "../chaincode.ts";
 import { stateKeys } from "../chaincode-registry.ts";
-import type { JsCall } from "./js-chaincodes.ts";
+import type { JsCall } from "./js-call.ts";
 import {
   MAX_CALL_DEPTH,
   MAX_EVENTS,
