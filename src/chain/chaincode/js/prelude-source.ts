@@ -15,7 +15,14 @@
  */
 export const PRELUDE_SOURCE = String.raw`(function (host) {
 "use strict";
-var hostCall = host.call;
+var rawCall = host.call;
+// Strings cross into the host as JSON (QuickJS hands the host C strings, which would end at
+// a U+0000, and composite keys are full of them); answers come back the same way.
+function hostCall(op) {
+  var args = Array.prototype.slice.call(arguments, 1);
+  var answer = rawCall(op, op === "utf8decode" ? args[0] : JSON.stringify(args));
+  return op === "utf8encode" || answer === undefined ? answer : JSON.parse(answer);
+}
 var freeze = Object.freeze, defineProperty = Object.defineProperty, getOwnPropertyNames = Object.getOwnPropertyNames;
 var getOwnPropertySymbols = Object.getOwnPropertySymbols, getPrototypeOf = Object.getPrototypeOf;
 var JSONstringify = JSON.stringify, JSONparse = JSON.parse;
@@ -24,40 +31,6 @@ var arrayPush = Array.prototype.push;
 // ---- per transaction state, reset by run() ----
 var tx = null;           // {txId, millis, seconds, nanos, fn, args, mode, seed}
 var registered = null;   // what shim.start() was given during this transaction's module load
-
-// ---- UTF-8 ----
-function utf8Encode(text) {
-  text = String(text);
-  var out = [];
-  for (var i = 0; i < text.length; i++) {
-    var c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      var d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) { c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00); i++; }
-      else c = 0xfffd;
-    } else if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    if (c < 0x80) out.push(c);
-    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-  }
-  return out;
-}
-function utf8Decode(bytes, start, end) {
-  var s = "", i = start;
-  while (i < end) {
-    var b = bytes[i++];
-    var c;
-    if (b < 0x80) c = b;
-    else if (b >= 0xc2 && b < 0xe0 && i < end) c = ((b & 31) << 6) | (bytes[i++] & 63);
-    else if (b >= 0xe0 && b < 0xf0 && i + 1 < end) { c = ((b & 15) << 12) | ((bytes[i] & 63) << 6) | (bytes[i + 1] & 63); i += 2; }
-    else if (b >= 0xf0 && b < 0xf5 && i + 2 < end) { c = ((b & 7) << 18) | ((bytes[i] & 63) << 12) | ((bytes[i + 1] & 63) << 6) | (bytes[i + 2] & 63); i += 3; }
-    else c = 0xfffd;
-    if (c > 0xffff) { c -= 0x10000; s += String.fromCharCode(0xd800 + (c >> 10), 0xdc00 + (c & 1023)); }
-    else s += String.fromCharCode(c);
-  }
-  return s;
-}
 
 // ---- Buffer (the subset chaincode uses: from, toString, length, equals, concat) ----
 class Buffer extends Uint8Array {
@@ -69,10 +42,7 @@ class Buffer extends Uint8Array {
         return hex;
       }
       if (encoding === "base64") return Buffer.from(base64Decode(value));
-      var bytes = utf8Encode(value);
-      var b = new Buffer(bytes.length);
-      for (var j = 0; j < bytes.length; j++) b[j] = bytes[j];
-      return b;
+      return new Buffer(hostCall("utf8encode", value));
     }
     if (value instanceof ArrayBuffer) return new Buffer(value);
     if (value && typeof value.length === "number") {
@@ -85,7 +55,7 @@ class Buffer extends Uint8Array {
   }
   static alloc(size) { return new Buffer(size); }
   static isBuffer(value) { return value instanceof Buffer; }
-  static byteLength(value) { return typeof value === "string" ? utf8Encode(value).length : value.length; }
+  static byteLength(value) { return typeof value === "string" ? hostCall("utf8encode", value).byteLength : value.length; }
   static concat(list) {
     var total = 0;
     for (var i = 0; i < list.length; i++) total += list[i].length;
@@ -102,7 +72,7 @@ class Buffer extends Uint8Array {
       return hex;
     }
     if (encoding === "base64") return base64Encode(this.subarray(start, end));
-    return utf8Decode(this, start, end);
+    return textOf(this.subarray(start, end));
   }
   toJSON() { return { type: "Buffer", data: Array.prototype.slice.call(this) }; }
   equals(other) {
@@ -134,13 +104,19 @@ function toBuffer(value) {
   if (value === undefined || value === null) return Buffer.alloc(0);
   throw new TypeError("a value must be a string or a Buffer");
 }
+// UTF-8 both ways is done by the host (TextEncoder/TextDecoder, charged by length): a loop
+// over every byte in the interpreter would spend a megabyte's budget on the encoding alone.
+function textOf(bytes) {
+  if (bytes.length === 0) return "";
+  return hostCall("utf8decode", bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer);
+}
 function bytesToText(value) {
   if (typeof value === "string") return value;
-  if (value instanceof Uint8Array) return utf8Decode(value, 0, value.length);
+  if (value instanceof Uint8Array) return textOf(value);
   throw new TypeError("a value must be a string or a Buffer, not " + typeof value);
 }
-class TextEncoder { get encoding() { return "utf-8"; } encode(text) { var b = Buffer.from(text === undefined ? "" : String(text)); return new Uint8Array(b.buffer, b.byteOffset, b.length); } }
-class TextDecoder { get encoding() { return "utf-8"; } decode(bytes) { if (bytes === undefined) return ""; var u = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes; return utf8Decode(u, 0, u.length); } }
+class TextEncoder { get encoding() { return "utf-8"; } encode(text) { return new Uint8Array(hostCall("utf8encode", text === undefined ? "" : String(text))); } }
+class TextDecoder { get encoding() { return "utf-8"; } decode(bytes) { if (bytes === undefined) return ""; var u = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : bytes; return textOf(u); } }
 
 // ---- util.format and console ----
 function inspect(value) {
@@ -406,7 +382,7 @@ function describe(error) {
 function payloadText(payload) {
   if (payload === undefined || payload === null) return "";
   if (typeof payload === "string") return payload;
-  if (payload instanceof Uint8Array) return utf8Decode(payload, 0, payload.length);
+  if (payload instanceof Uint8Array) return textOf(payload);
   var json = JSONstringify(payload);
   return json === undefined ? "" : json;
 }

@@ -9,6 +9,8 @@ export interface SandboxHost {
   call(op: string, args: readonly string[]): string | undefined;
   /** Host work that the engine does not count (state reads, ranges), in ticks. */
   ticks(): number;
+  /** Adds host work done for the chaincode (UTF-8 conversions), in ticks. */
+  charge?(ticks: number): void;
 }
 
 export interface TxRequest {
@@ -37,6 +39,8 @@ export type SandboxOutcome =
 
 export type CreateResult = { ok: true; sandbox: JsSandbox } | { ok: false; error: string; engineFailed?: true };
 
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
 const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
 const BUDGET_TICKS = BUDGET_INTERRUPTS * TICKS_PER_INTERRUPT;
 
@@ -222,11 +226,14 @@ export class JsSandbox {
     return this.#interrupted;
   }
 
+  /** host.call(op, argsJson) from the prelude (utf8decode: host.call(op, arrayBuffer)); answers JSON text. */
   #onHostCall(args: QuickJSHandle[]): QuickJSHandle | undefined {
     const ctx = this.#context;
-    const [opHandle, ...rest] = args;
+    const [opHandle, argHandle] = args;
     const op = opHandle === undefined ? "" : ctx.getString(opHandle);
-    const strings = rest.map((handle) => (ctx.typeof(handle) === "undefined" ? "" : ctx.getString(handle)));
+    if (op === "utf8decode") return this.#utf8Decode(argHandle);
+    const strings = JSON.parse(argHandle === undefined ? "[]" : ctx.getString(argHandle)) as string[];
+    if (op === "utf8encode") return this.#utf8Encode(strings[0] ?? "");
     if (op === "done") {
       this.#done = JSON.parse(strings[0] ?? "{}") as { status: number; message: string; payload: string };
       return undefined;
@@ -235,8 +242,27 @@ export class JsSandbox {
     if (!host) throw new Error(`${op} is available only inside a transaction`);
     if (this.#interrupted) throw new Error("the transaction ran past its budget");
     const answer = host.call(op, strings);
-    if ((host.ticks() / TICKS_PER_INTERRUPT) + this.#interrupts > BUDGET_INTERRUPTS) this.#interrupted = true;
-    return answer === undefined ? undefined : ctx.newString(answer);
+    if (host.ticks() / TICKS_PER_INTERRUPT + this.#interrupts > BUDGET_INTERRUPTS) this.#interrupted = true;
+    return answer === undefined ? undefined : ctx.newString(JSON.stringify(answer));
+  }
+
+  /** UTF-8 for Buffer and TextEncoder/TextDecoder, charged one tick per 16 bytes. */
+  #utf8Encode(text: string): QuickJSHandle {
+    const bytes = UTF8_ENCODER.encode(text);
+    this.#host?.charge?.(Math.ceil(bytes.length / 16));
+    return this.#context.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+
+  #utf8Decode(handle: QuickJSHandle | undefined): QuickJSHandle {
+    const ctx = this.#context;
+    if (handle === undefined) throw new Error("utf8decode needs bytes");
+    const view = ctx.getArrayBuffer(handle);
+    try {
+      this.#host?.charge?.(Math.ceil(view.value.length / 16));
+      return ctx.newString(JSON.stringify(UTF8_DECODER.decode(view.value)));
+    } finally {
+      view.dispose();
+    }
   }
 
   #heap32(): Int32Array {

@@ -58,6 +58,10 @@ export class TransactionHost implements SandboxHost {
     return this.#ticks;
   }
 
+  charge(ticks: number): void {
+    this.#ticks += ticks;
+  }
+
   /** Logs how many console lines were over the limit. */
   finish(): void {
     if (this.#logLines > MAX_LOG_LINES) {
