@@ -127,7 +127,7 @@ describe("shim-style chaincode", () => {
     assert.equal(results[5]?.error, "refused on purpose");
     assert.match(results[6]?.error ?? "", /at most 16 events/);
     assert.equal(results[7]?.result, "200:from-map");
-    assert.equal(node.query(name, "get", "written-before-failing").value, "", "a failed transaction's writes are dropped");
+    assert.deepEqual(node.query(name, "get", "written-before-failing"), { ok: true, value: "" }, "a failed transaction's writes are dropped");
     assert.deepEqual(node.query(name, "get", "a"), { ok: true, value: "1" });
     assert.deepEqual(node.query(name, "getLength", "b"), { ok: true, value: "0" }, "an absent key reads as an empty buffer");
     assert.deepEqual(node.query(name, "range", "a", "z"), { ok: true, value: "a=1,c=3" });
