@@ -180,7 +180,7 @@ describe("hostile chaincode", () => {
       a.query(name, "loop");
       executeBlock(a.state, [tx("invoke", { name }, "pollute", [])], Infinity, a.js);
     };
-    const calls = ["now", "random", "loop", "allocate", "recurse", "bigPut", "bigPutCaught", "fs", "process", "globals", "pollute", "pollutedSeen", "arrayPush", "functionCtor", "errorName", "evalCounter"];
+    const calls = ["now", "random", "gcObservers", "loop", "allocate", "recurse", "bigPut", "bigPutCaught", "fs", "process", "globals", "pollute", "pollutedSeen", "arrayPush", "functionCtor", "errorName", "evalCounter"];
     for (const fn of calls) {
       busy();
       const t = tx("invoke", { name }, fn, []);
@@ -200,6 +200,7 @@ describe("hostile chaincode", () => {
     assert.match(outcome("bigPutCaught"), /failed: a transaction may write at most 1048576 bytes/);
     assert.match(outcome("fs"), /Cannot find module 'fs'/);
     assert.equal(outcome("process"), "undefined/undefined/undefined/undefined/undefined");
+    assert.equal(outcome("gcObservers"), "undefined/undefined", "WeakRef would let a transaction see when garbage is collected");
     assert.match(outcome("globals"), /refused|failed|set: undefined/, "a global cannot be added (sloppy code: silently)");
     assert.match(outcome("pollute"), /refused|failed|polluted/, "sloppy code assigns silently; pollutedSeen shows nothing changed");
     assert.equal(outcome("pollutedSeen"), "undefined");

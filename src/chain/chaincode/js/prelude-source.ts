@@ -491,6 +491,10 @@ var api = {
 
 // ---- globals the chaincode sees ----
 var globalObject = globalThis;
+// What garbage collection decides is not the same on every node (it depends on what the
+// runtime ran before): nothing may observe it.
+delete globalObject.WeakRef;
+delete globalObject.FinalizationRegistry;
 defineProperty(globalObject, "Date", { value: SandboxDate, writable: true, configurable: true });
 globalObject.console = console;
 globalObject.Buffer = Buffer;
