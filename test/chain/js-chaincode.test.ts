@@ -142,6 +142,27 @@ describe("shim-style chaincode", () => {
   });
 });
 
+describe("invokeChaincode and the stack", () => {
+  it("a chaincode reaches the same recursion depth whether its sandbox was made at top level or inside another's call", () => {
+    const depth = textCodePackage("const shim = require('fabric-shim'); shim.start({ async Invoke() { let d = 0; const f = () => { d++; f(); }; try { f(); } catch (e) {} return shim.success(String(d)); } });");
+    const answers = (makeCalleeNested: boolean) => {
+      const node = new Node(engineA);
+      const caller = node.commit(deployTx(fileCodePackage("shim-style.js"), "init", [], "caller")).results[0]?.result ?? "";
+      const callee = node.commit(deployTx(depth, "init", [], "depth")).results[0]?.result ?? "";
+      // A node whose sandbox for the callee is gone (restarted, or discarded after a failure)
+      // makes it again where it is first needed: here, inside the caller's invokeChaincode.
+      if (makeCalleeNested) node.js.close();
+      const nested = node.commit(tx("invoke", { name: caller }, "call", [callee])).results[0]?.result;
+      const top = node.commit(tx("invoke", { name: callee }, "x", [])).results[0]?.result;
+      node.js.close();
+      return { nested, top };
+    };
+    const made = answers(false);
+    assert.match(made.top ?? "", /^\d+$/);
+    assert.deepEqual(answers(true), made);
+  });
+});
+
 describe("contract-style chaincode (multi-file tar.gz)", () => {
   it("routes fn and Name:fn, installs without Init, and starts every transaction with fresh module state", () => {
     const node = new Node(engineA);

@@ -95,7 +95,7 @@ export class ChaincodeService {
       this.#options.log.log("error", "chaincode.engine_load_failed", { error: error instanceof Error ? error.message : String(error) });
       return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", "the JavaScript chaincode engine could not be loaded on this node", 503);
     }
-    const checked = JsSandbox.create(js.engine.module(), parsed.pkg);
+    const checked = JsSandbox.create(js.engine.module(), parsed.pkg, js.engine.stackTop);
     if (!checked.ok) return refuse(checked.error);
     checked.sandbox.dispose();
     const tx = this.#transaction(TX_TYPE.deploy, call);

@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import type { QuickJSSyncVariant, QuickJSWASMModule } from "quickjs-emscripten-core";
 import { ENGINE_MEMORY_BYTES } from "./limits.ts";
+import { JsSandbox } from "./sandbox.ts";
 
 export class EngineNotLoadedError extends Error {}
 
@@ -17,10 +18,16 @@ export class EngineNotLoadedError extends Error {}
  */
 export class JsEngine {
   #module: QuickJSWASMModule | undefined;
+  #stackTop: number | undefined;
   #loading: Promise<QuickJSWASMModule> | undefined;
 
   get loaded(): boolean {
     return this.#module !== undefined;
+  }
+
+  /** Where every sandbox's QuickJS stack starts (undefined when it could not be read). */
+  get stackTop(): number | undefined {
+    return this.#stackTop;
   }
 
   /** The engine, or EngineNotLoadedError (and the load starts) when it is not loaded yet. */
@@ -40,6 +47,8 @@ export class JsEngine {
       // All the node's chaincode runtimes live in this one memory; its maximum is what they can take from the node.
       const wasmMemory = new wasm.Memory({ initial: 256, maximum: ENGINE_MEMORY_BYTES / 65_536 });
       const module = await core.newQuickJSWASMModuleFromVariant(core.newVariant(sync, { wasmMemory }));
+      // Made here, at top level, a runtime's stack starts where every sandbox's should (see JsSandbox).
+      this.#stackTop = JsSandbox.stackTopOf(module);
       this.#module = module;
       return module;
     })();

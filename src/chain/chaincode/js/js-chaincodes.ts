@@ -59,7 +59,7 @@ export class JsChaincodes {
     const name = JsChaincodes.instanceName(codePackage, call.fn, call.args);
     if (overlay.get(stateKeys.instance(name)) !== undefined) return { ok: false, error: `chaincode ${name} is already deployed (same package and ctorMsg)` };
     this.#drop(name);
-    const created = JsSandbox.create(this.engine.module(), parsed.pkg);
+    const created = JsSandbox.create(this.engine.module(), parsed.pkg, this.engine.stackTop);
     if (!created.ok) return { ok: false, error: created.error };
     this.#sandboxes.set(name, created.sandbox);
     const instance: ChaincodeInstance = { name, kind: "js", path };
@@ -134,7 +134,7 @@ export class JsChaincodes {
     if (cached) return { ok: true, sandbox: cached };
     const stored = state.get(stateKeys.code(instance.name));
     if (stored === undefined) return { ok: false, error: `chaincode ${instance.name} has no package in the state` };
-    const created = JsSandbox.create(this.engine.module(), JSON.parse(stored) as CodePackage);
+    const created = JsSandbox.create(this.engine.module(), JSON.parse(stored) as CodePackage, this.engine.stackTop);
     if (!created.ok) return { ok: false, error: created.error };
     this.#sandboxes.set(instance.name, created.sandbox);
     return { ok: true, sandbox: created.sandbox };

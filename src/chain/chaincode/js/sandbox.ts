@@ -72,20 +72,21 @@ export class JsSandbox {
   #done: { status: number; message: string; payload: string } | undefined;
   #disposed = false;
 
-  private constructor(engine: QuickJSWASMModule) {
+  private constructor(engine: QuickJSWASMModule, stackTop: number | undefined) {
     this.#engine = engine;
     this.#runtime = engine.newRuntime();
     this.#runtime.setMemoryLimit(MEMORY_LIMIT_BYTES);
     this.#runtime.setMaxStackSize(MAX_STACK_BYTES);
+    if (stackTop !== undefined) this.#anchorStack(stackTop);
     this.#runtime.setInterruptHandler(() => this.#onInterrupt());
     this.#context = this.#runtime.newContext();
   }
 
   /** Makes the sandbox and loads the package, answering why a package cannot run. */
-  static create(engine: QuickJSWASMModule, pkg: CodePackage): CreateResult {
+  static create(engine: QuickJSWASMModule, pkg: CodePackage, stackTop?: number): CreateResult {
     let sandbox: JsSandbox | undefined;
     try {
-      sandbox = new JsSandbox(engine);
+      sandbox = new JsSandbox(engine, stackTop);
       const error = sandbox.#install(pkg);
       if (error !== undefined) {
         sandbox.dispose();
@@ -262,6 +263,47 @@ export class JsSandbox {
       return ctx.newString(JSON.stringify(UTF8_DECODER.decode(view.value)));
     } finally {
       view.dispose();
+    }
+  }
+
+  /**
+   * QuickJS measures its stack from where its runtime was made: one made inside another
+   * chaincode's invokeChaincode (deeper in WebAssembly's stack) would allow more depth than
+   * one made at top level, so the depth a chaincode reaches would depend on when this node
+   * happened to make its sandbox. The runtime's stack top (after stack_size, before
+   * stack_limit in JSRuntime) is set to the engine's top-level one, whatever the depth now.
+   */
+  #anchorStack(stackTop: number): void {
+    const pointer = (this.#runtime as unknown as { rt?: { value?: unknown } }).rt?.value;
+    if (typeof pointer !== "number") return;
+    const heap = this.#heap32();
+    const base = pointer >> 2;
+    for (let index = base; index < base + 256; index++) {
+      const top = heap[index + 1] ?? 0;
+      if (heap[index] === MAX_STACK_BYTES && heap[index + 2] === top - MAX_STACK_BYTES) {
+        heap[index + 1] = stackTop;
+        heap[index + 2] = stackTop - MAX_STACK_BYTES;
+        return;
+      }
+    }
+  }
+
+  /** Where a runtime made at top level starts its stack (read from a probe runtime when the engine loads). */
+  static stackTopOf(engine: QuickJSWASMModule): number | undefined {
+    const runtime = engine.newRuntime();
+    try {
+      runtime.setMaxStackSize(MAX_STACK_BYTES);
+      const pointer = (runtime as unknown as { rt?: { value?: unknown } }).rt?.value;
+      if (typeof pointer !== "number") return undefined;
+      const heap = new Int32Array(engine.getWasmMemory().buffer);
+      const base = pointer >> 2;
+      for (let index = base; index < base + 256; index++) {
+        const top = heap[index + 1] ?? 0;
+        if (heap[index] === MAX_STACK_BYTES && heap[index + 2] === top - MAX_STACK_BYTES) return top;
+      }
+      return undefined;
+    } finally {
+      runtime.dispose();
     }
   }
 
