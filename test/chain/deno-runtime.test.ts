@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { getJson, startCluster, waitFor } from "./helpers/chain-cluster.ts";
+import { fileCodePackage } from "./helpers/js-packages.ts";
 
 // The platform package's binary itself: node_modules/.bin/deno may be a Node wrapper
 // (when the deno package's postinstall did not run), which would turn SIGTERM into a kill.
@@ -51,6 +52,27 @@ describe("the chain node under Deno", () => {
       for (const node of cluster.nodes) {
         await waitFor(`${node.id} to commit`, async () => (await getJson(`${node.url}/transactions/${uuid}`)).status === 200);
       }
+      const heads = await Promise.all(cluster.nodes.map(async (node) => (await getJson(`${node.url}/chain`)).body));
+      for (const head of heads) assert.deepEqual(head, heads[0]);
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it("a Deno node runs JavaScript chaincode (QuickJS in wasm) to the same blocks as its Node nodes", async () => {
+    const cluster = await startCluster({ size: 3, runtimeFor: (id) => (id === "vp1" ? [deno, "run", "-A"] : undefined) });
+    try {
+      const [vp0, vp1] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
+      const deployed = await vp1.rpc("deploy", { type: 2, chaincodeID: { path: "kv" }, ctorMsg: { function: "init", args: ["a", "1"] }, codePackage: fileCodePackage("shim-style.js") });
+      assert.equal(deployed.body.result?.status, "OK", JSON.stringify(deployed.body));
+      const name = deployed.body.result.message as string;
+      const invoked = await vp0.rpc("invoke", { chaincodeID: { name }, ctorMsg: { function: "put", args: ["b", "2"] } });
+      const uuid = invoked.body.result.message as string;
+      for (const node of cluster.nodes) {
+        await waitFor(`${node.id} to commit`, async () => (await getJson(`${node.url}/transactions/${uuid}`)).status === 200, 30_000);
+      }
+      const answer = await vp1.rpc("query", { chaincodeID: { name }, ctorMsg: { function: "range", args: ["", ""] } });
+      assert.equal(answer.body.result?.message, "a=1,b=2");
       const heads = await Promise.all(cluster.nodes.map(async (node) => (await getJson(`${node.url}/chain`)).body));
       for (const head of heads) assert.deepEqual(head, heads[0]);
     } finally {

@@ -6,6 +6,8 @@ import { canonicalJson } from "./canonical-json.ts";
 import type { ChaincodeResult } from "../chaincode/chaincode.ts";
 import { executeBlock, executeTransaction, queryChaincode } from "../chaincode/executor.ts";
 import type { BlockExecution } from "../chaincode/executor.ts";
+import { JsEngine } from "../chaincode/js/engine.ts";
+import { JsChaincodes } from "../chaincode/js/js-chaincodes.ts";
 import { LedgerFile } from "./ledger-file.ts";
 import type { LedgerDurability } from "./ledger-file.ts";
 import type { Logger } from "../log/logger.ts";
@@ -23,6 +25,12 @@ export interface ChainOptions {
   durability?: LedgerDurability;
   /** Tests only (`test_faults` in the node config): a fault to inject into this node's execution. */
   faults?: ChainFaults;
+  /**
+   * The JavaScript chaincode runtime (default: one of its own, its engine not loaded). Its
+   * engine must be loaded before a block with a JavaScript deploy is executed: the node
+   * loads it at start when the ledger holds one (see JsEngine.prepareFor).
+   */
+  js?: JsChaincodes;
 }
 
 /**
@@ -81,10 +89,12 @@ export class Chain {
   readonly #log: Logger;
   /** The block number a test fault will corrupt, until it has fired once. */
   #corruptBlock: number | undefined;
+  readonly #js: JsChaincodes;
 
-  private constructor(file: LedgerFile, log: Logger) {
+  private constructor(file: LedgerFile, log: Logger, js: JsChaincodes) {
     this.#file = file;
     this.#log = log;
+    this.#js = js;
   }
 
   /**
@@ -94,7 +104,7 @@ export class Chain {
    */
   static open(options: ChainOptions): Chain {
     const { file, contents } = LedgerFile.open(join(options.dataDir, "ledger.jsonl"));
-    const chain = new Chain(file, options.log);
+    const chain = new Chain(file, options.log, options.js ?? new JsChaincodes({ engine: new JsEngine(), log: options.log }));
     file.durability = options.durability ?? "each";
     if (contents.droppedBytes > 0) {
       options.log.log("warn", "ledger.torn_tail_dropped", { bytes: contents.droppedBytes });
@@ -181,11 +191,11 @@ export class Chain {
 
   /** What the transaction would do if it were the next one: a check before ordering it. */
   precheck(tx: Transaction): TransactionResult {
-    return executeTransaction(new StateOverlay(this.#state), tx);
+    return executeTransaction(new StateOverlay(this.#state), tx, this.#js);
   }
 
   query(ref: ChaincodeRef, fn: string, args: readonly string[]): ChaincodeResult {
-    return queryChaincode(this.#state, ref, fn, args);
+    return queryChaincode(this.#state, ref, fn, args, this.#js, this.head.timestamp);
   }
 
   /**
@@ -196,7 +206,7 @@ export class Chain {
    */
   propose(proposal: Proposal): Block {
     if (proposal.transactions.length === 0) throw new Error("a proposed block needs at least one transaction");
-    const execution = this.#faulty(executeBlock(this.#state, proposal.transactions, MAX_BLOCK_BYTES - BLOCK_RESERVE_BYTES));
+    const execution = this.#faulty(executeBlock(this.#state, proposal.transactions, MAX_BLOCK_BYTES - BLOCK_RESERVE_BYTES, this.#js));
     const transactions = proposal.transactions.slice(0, execution.results.length);
     const unsigned: UnsignedBlock = {
       number: this.height,
@@ -273,8 +283,14 @@ export class Chain {
     });
   }
 
+  /** The JavaScript chaincode runtime this chain executes with. */
+  get js(): JsChaincodes {
+    return this.#js;
+  }
+
   close(): void {
     this.#file.close();
+    this.#js.close();
   }
 
   /**
@@ -295,7 +311,7 @@ export class Chain {
     this.#state.clear();
     this.#transactions.clear();
     for (const block of this.#blocks.slice(1)) {
-      this.#state.apply(executeBlock(this.#state, block.transactions).writes);
+      this.#state.apply(executeBlock(this.#state, block.transactions, Infinity, this.#js).writes);
       block.transactions.forEach((tx, index) => this.#transactions.set(tx.uuid, { blockNumber: block.number, index }));
     }
   }
@@ -327,7 +343,7 @@ export class Chain {
       }
       seen.add(tx.uuid);
     }
-    const executed = executeBlock(this.#state, block.transactions);
+    const executed = executeBlock(this.#state, block.transactions, Infinity, this.#js);
     const execution = live ? this.#faulty(executed) : executed;
     if (canonicalJson(execution.results) !== canonicalJson(block.transactionResults)) {
       return { ok: false, message: `block ${block.number}'s transaction results differ from re-execution` };
