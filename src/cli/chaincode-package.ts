@@ -1,7 +1,7 @@
 /**
  * A chaincode package as `POST /chaincode` deploys it with `type: 2`: one JavaScript file as
  * it is, a .tar.gz given as it is, or a directory packed here into a gzip'd tar whose
- * package.json `main` names the entry. Packing is deterministic (sorted names, mtime 0,
+ * package.json `main` names the entry (index.js without one). Packing is deterministic (sorted names, mtime 0,
  * fixed owner and mode), so the same sources make the same bytes and so the same chaincode
  * name, which the node derives from a hash of the package.
  */
@@ -67,11 +67,18 @@ async function packDirectory(dir: string): Promise<ChaincodePackage> {
   }
   if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) throw usageError(`${manifestPath}: not a JSON object`);
   const { main, name } = manifest as Record<string, unknown>;
-  if (typeof main !== "string" || main === "") throw usageError(`${manifestPath}: no "main"; name the entry file, e.g. "main": "index.js"`);
+  if (main !== undefined && (typeof main !== "string" || main === "")) throw usageError(`${manifestPath}: "main" must name the entry file, e.g. "main": "index.js"`);
 
   const files = listFiles(dir).sort();
-  const entry = resolveMain(main, new Set(files));
-  if (entry === undefined) throw usageError(`${manifestPath}: "main" names ${JSON.stringify(main)}, which is not in the package (${files.length} files packed from ${dir})`);
+  // Without "main", require() and the sandbox take index.js, as npm does.
+  const entry = resolveMain(main ?? "index.js", new Set(files));
+  if (entry === undefined) {
+    throw usageError(
+      main === undefined
+        ? `${manifestPath}: no "main", and no index.js to take instead; name the entry file, e.g. "main": "lib/start.js"`
+        : `${manifestPath}: "main" names ${JSON.stringify(main)}, which is not in the package (${files.length} files packed from ${dir})`,
+    );
+  }
 
   const entries: TarEntry[] = files.map((file) => ({ kind: "data", name: file, data: readFileSync(join(dir, file)), mode: 0o644 }));
   const tar = await buffer(tarStream(entries));

@@ -77,7 +77,8 @@ describe("chaincode packages from a directory", () => {
     assert.equal(gunzipSync(one.bytes).length % 512, 0);
   });
 
-  it("finds main as require() would: with .js added, or a directory's index.js", async () => {
+  it("finds main as require() would: with .js added, or a directory's index.js, or index.js without main", async () => {
+    await packChaincode(tree("main-default", { "package.json": "{}", "index.js": "" }));
     await packChaincode(tree("main-ext", { "package.json": JSON.stringify({ main: "./lib/start" }), "lib/start.js": "" }));
     await packChaincode(tree("main-dir", { "package.json": JSON.stringify({ main: "lib" }), "lib/index.js": "" }));
   });
@@ -93,7 +94,8 @@ describe("chaincode packages from a directory", () => {
   it("refuses a directory without package.json, without main, or whose main is not packed, naming the file", async () => {
     await rejectsUsage(() => packChaincode(tree("no-manifest", { "index.js": "" })), /no-manifest\/package\.json: missing; .*"main"/);
     await rejectsUsage(() => packChaincode(tree("bad-json", { "package.json": "{main:" })), /bad-json\/package\.json: not valid JSON/);
-    await rejectsUsage(() => packChaincode(tree("no-main", { "package.json": "{}", "index.js": "" })), /no-main\/package\.json: no "main"/);
+    await rejectsUsage(() => packChaincode(tree("no-main", { "package.json": "{}", "start.js": "" })), /no-main\/package\.json: no "main", and no index\.js/);
+    await rejectsUsage(() => packChaincode(tree("main-number", { "package.json": '{"main": 1}', "index.js": "" })), /main-number\/package\.json: "main" must name the entry file/);
     await rejectsUsage(
       () => packChaincode(tree("main-in-modules", { "package.json": JSON.stringify({ main: "node_modules/x/index.js" }), "node_modules/x/index.js": "" })),
       /"main" names "node_modules\/x\/index\.js", which is not in the package/,

@@ -111,7 +111,7 @@ describe("chainpool chaincode against a cluster's api_url", () => {
     const dir = join(scratch, "no-main");
     mkdirSync(dir);
     writeFileSync(join(dir, "package.json"), "{}");
-    await fails(EXIT.USAGE, /no-main\/package\.json: no "main"/, "deploy", dir, "--url", apiUrl);
+    await fails(EXIT.USAGE, /no-main\/package\.json: no "main", and no index\.js/, "deploy", dir, "--url", apiUrl);
     await fails(EXIT.USAGE, /nothing-here\.js: no such file or directory, nor a built-in chaincode of the cluster/, "deploy", join(scratch, "nothing-here.js"), "--url", apiUrl);
   });
 });
