@@ -19,7 +19,7 @@ const MALFORMED_REQUEST_CODES = new Set([-32700, -32600, -32601, -32602]);
 export interface CommittedTransaction {
   uuid: string;
   blockNumber: number;
-  transactionResult?: { uuid: string; errorCode: 0 | 1; result: string; error: string; events?: unknown };
+  transactionResult?: { uuid: string; errorCode: 0 | 1; result: string; error: string; events?: Array<{ name: string; payload: string }> };
   [field: string]: unknown;
 }
 

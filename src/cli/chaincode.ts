@@ -156,7 +156,7 @@ export const chaincodeCommands: Record<string, Command> = {
 
   "chaincode invoke": {
     usage: "NAME [FN [ARG...]] --url API_URL [--ctor FN] [--args ARG]... [--wait] [--timeout S]",
-    summary: "invoke a chaincode (ordered, on every node); prints the transaction uuid; --wait also its result, once committed",
+    summary: "invoke a chaincode (ordered, on every node); prints the transaction uuid; --wait also its result once committed (its events on stderr)",
     options: { ...CALL_OPTIONS, wait: { type: "boolean" } },
     async run(ctx) {
       const { target: name, rest } = target(ctx, "NAME", `chaincode invoke ${this.usage}`);
@@ -175,6 +175,8 @@ export const chaincodeCommands: Record<string, Command> = {
       } else {
         ctx.io.out(`${uuid}\n`);
         if (!failed && result?.result) ctx.io.out(`${result.result}\n`);
+        // Events are for the person watching, beside the answer scripts read from stdout.
+        for (const event of result?.events ?? []) ctx.io.err(`event ${event.name}: ${event.payload}\n`);
       }
       if (failed) {
         if (!ctx.json) ctx.io.err(`chainpool: transaction ${uuid} failed in block ${committed.blockNumber}: ${result?.error}\n`);
