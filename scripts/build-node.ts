@@ -15,5 +15,13 @@ await build({
   format: "esm",
   target: "node20",
   logLevel: "warning",
-  banner: { js: "// chainpool chain node (bundled by scripts/build-node.ts)" },
+  // The QuickJS package (loaded only when a JavaScript chaincode runs) is CommonJS and
+  // calls require("fs") when it starts under Node: an ES module has no require of its own.
+  banner: {
+    js: [
+      "// chainpool chain node (bundled by scripts/build-node.ts)",
+      'import { createRequire as __chainpoolRequire } from "node:module";',
+      "const require = __chainpoolRequire(import.meta.url);",
+    ].join("\n"),
+  },
 });

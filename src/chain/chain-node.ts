@@ -1,7 +1,10 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { NodeConfig } from "../lib/node-config.ts";
 import { Chain } from "./ledger/chain.ts";
 import { ChaincodeService } from "./chaincode/chaincode-service.ts";
+import { JsEngine } from "./chaincode/js/engine.ts";
+import { JsChaincodes } from "./chaincode/js/js-chaincodes.ts";
 import type { Consensus, ConsensusFactory } from "./consensus/consensus.ts";
 import { createGenesisBlock } from "./ledger/genesis.ts";
 import { HttpClient } from "./rest/http-client.ts";
@@ -20,6 +23,14 @@ import { CLIENT_BODY_LIMIT, PEER_BODY_LIMIT } from "./size-limits.ts";
 export function bodyLimit(method: string, path: string): number {
   if (method === "GET" || method === "HEAD") return 0;
   return path.startsWith("/peer/") ? PEER_BODY_LIMIT : CLIENT_BODY_LIMIT;
+}
+
+function readLedgerBytes(dataDir: string): Uint8Array {
+  try {
+    return readFileSync(join(dataDir, "ledger.jsonl"));
+  } catch {
+    return new Uint8Array();
+  }
 }
 
 /** Consensus plugins this build can run; config may name others that are not built yet. */
@@ -61,9 +72,15 @@ export async function startChainNode(options: ChainNodeOptions): Promise<Running
   // pbft's quorum holds every committed block (a node that lost some gets them back by state
   // transfer), so its nodes fsync in the background instead of once per block.
   const durability = config.consensus.plugin === "pbft" ? "background" : "each";
-  const chain = Chain.open({ dataDir: config.data_dir, genesis, log, durability });
+  // The JavaScript chaincode engine is loaded only when something needs it: here, a ledger
+  // that holds a JavaScript deploy (replay executes it); later, a request or a reply
+  // carrying one (below). A node that never sees one never loads it.
+  const engine = new JsEngine();
+  await engine.prepareFor(readLedgerBytes(config.data_dir));
+  const js = new JsChaincodes({ engine, log });
+  const chain = Chain.open({ dataDir: config.data_dir, genesis, log, durability, js });
   const keys = new PeerKeys({ selfId: config.node_id, privateKeyPem: config.private_key, peers: config.peers });
-  const http = new HttpClient();
+  const http = new HttpClient({ prepare: (text) => engine.prepareFor(text) });
   const transport = new PeerTransport({ clusterId: config.cluster_id, keys, peers: config.peers, http, now });
   let consensus: Consensus | undefined;
   let server: RunningHttpServer | undefined;
@@ -76,7 +93,10 @@ export async function startChainNode(options: ChainNodeOptions): Promise<Running
     server = await startHttpServer({
       host: config.listen.host,
       port: config.listen.port,
-      handler: api,
+      handler: async (request) => {
+        await engine.prepareFor(request.body);
+        return api(request);
+      },
       bodyLimit,
       screen: api.screen,
       redactPath: api.redactPath,

@@ -6,14 +6,22 @@ import { Buffer } from "node:buffer";
  * take it and stays behind for good. Sizes are UTF-8 bytes of JSON, as blocks travel and
  * are stored (`JSON.stringify`), not string lengths.
  *
- *   client body (1 MiB) -> transaction (<= 1 MiB + 64 KiB) -> result (<= same)
+ *   code package (1 MiB) -> base64 (4/3) -> client body (1.33 MiB + 64 KiB)
+ *   -> transaction (<= body + 64 KiB) -> result (<= same)
  *   -> block (<= 4 MiB, any one transaction with its result always fits)
  *   -> push (<= 512 KiB of blocks, or one block) / page (<= 1 MiB, or one block)
  *   -> peer body limit (16 MiB) / peer reply limit (32 MiB): 4x margin over a block.
  */
 
-/** Largest body a client may send (413 above). */
-export const CLIENT_BODY_LIMIT = 1024 * 1024;
+/** Largest JavaScript chaincode package (decoded `codePackage`; a node may set a lower limit). */
+export const MAX_CODE_PACKAGE_BYTES = 1024 * 1024;
+/** base64 of MAX_CODE_PACKAGE_BYTES: 4 characters for every 3 bytes, padded. */
+export const MAX_CODE_PACKAGE_BASE64_CHARS = Math.ceil(MAX_CODE_PACKAGE_BYTES / 3) * 4;
+/**
+ * Largest body a client may send (413 above): a deploy carrying the largest package in
+ * base64, with 64 KiB for the rest of the request (chaincode id, ctorMsg).
+ */
+export const CLIENT_BODY_LIMIT = MAX_CODE_PACKAGE_BASE64_CHARS + 64 * 1024;
 /** Largest body another node may send: pushes of blocks, forwarded transactions, pbft frames. */
 export const PEER_BODY_LIMIT = 16 * 1024 * 1024;
 /** Largest reply a node reads from another (pages of blocks). */
@@ -59,6 +67,7 @@ export function encodedBytes(value: unknown): number {
 }
 
 // The relations above, checked when the module loads: a change that breaks one fails at once.
+if (MAX_CODE_PACKAGE_BASE64_CHARS + 1024 > CLIENT_BODY_LIMIT) throw new Error("size-limits: a deploy of the largest package must fit in a client body");
 const singleTransactionBlock = BLOCK_RESERVE_BYTES + MAX_TRANSACTION_BYTES + MAX_RESULT_BYTES + PER_TRANSACTION_RESERVE_BYTES;
 if (singleTransactionBlock > MAX_BLOCK_BYTES) throw new Error("size-limits: one transaction and its result must fit in a block");
 if (Math.max(PUSH_BUDGET_BYTES, MAX_BLOCK_BYTES) + PUSH_ENVELOPE_BYTES > PEER_BODY_LIMIT / 2) {

@@ -58,7 +58,10 @@ describe("JSON-RPC chaincode requests", () => {
   it("answers -32602 with a message naming the bad field", () => {
     const cases: [unknown, RegExp][] = [
       [{ ...valid, params: undefined }, /params must be an object/],
-      [{ ...valid, params: { ...valid.params, type: 2 } }, /params\.type/],
+      [{ ...valid, params: { ...valid.params, type: 3 } }, /params\.type must be 1 \(GOLANG: the built-in chaincodes\) or 2 \(NODE: JavaScript chaincode\)/],
+      [{ ...valid, method: "deploy", params: { ...valid.params, type: 2 } }, /params\.codePackage must be the chaincode package in base64/],
+      [{ ...valid, method: "deploy", params: { ...valid.params, codePackage: "eA==" } }, /params\.codePackage needs params\.type 2/],
+      [{ ...valid, params: { ...valid.params, type: 2, codePackage: "eA==" } }, /params\.codePackage belongs to a deploy/],
       [{ ...valid, params: { ...valid.params, chaincodeID: undefined } }, /params\.chaincodeID/],
       [{ ...valid, params: { ...valid.params, chaincodeID: {} } }, /params\.chaincodeID needs a path or a name/],
       [{ ...valid, params: { ...valid.params, chaincodeID: { path: 3 } } }, /params\.chaincodeID\.path/],

@@ -67,7 +67,7 @@ describe("size limits", () => {
 
   it("a result larger than a block may record fails the same way on every node, and its writes are dropped", () => {
     const state = new WorldState();
-    const setup = executeBlock(state, [tx("deploy", map, "init", []), tx("invoke", map, "put", ["a".repeat(600_000), "1"]), tx("invoke", map, "put", ["b".repeat(600_000), "2"])]);
+    const setup = executeBlock(state, [tx("deploy", map, "init", []), tx("invoke", map, "put", ["a".repeat(800_000), "1"]), tx("invoke", map, "put", ["b".repeat(800_000), "2"])]);
     state.apply(setup.writes);
     const keys = tx("invoke", map, "keys", []);
     const [first, second] = [executeBlock(state, [keys]), executeBlock(state, [keys])];

@@ -30,11 +30,18 @@ export const stateKeys = {
   instance: (name: string) => `cc\u0000${name}`,
   latest: (kind: ChaincodeKind) => `latest\u0000${kind}`,
   dataPrefix: (name: string) => `kv\u0000${name}\u0000`,
+  /** A JavaScript chaincode's package (CodePackage JSON), so a restarted node needs nothing else. */
+  code: (name: string) => `jscode\u0000${name}`,
+  /** The latest JavaScript chaincode deployed with this path (its label). */
+  latestPath: (path: string) => `latestjs\u0000${path}`,
 } as const;
+
+/** "js": a user's JavaScript chaincode, run in a sandbox (chaincode/js/). */
+export type InstanceKind = ChaincodeKind | "js";
 
 export interface ChaincodeInstance {
   name: string;
-  kind: ChaincodeKind;
+  kind: InstanceKind;
   path: string;
 }
 
@@ -62,7 +69,12 @@ export function resolveInstance(state: StateReader, ref: ChaincodeRef): ResolveR
   }
   const reference = ref.path ?? ref.name ?? "";
   const kind = kindOfReference(reference);
-  if (kind === undefined) return { ok: false, error: `unknown chaincode "${reference}"` };
+  if (kind === undefined) {
+    const latestJs = state.get(stateKeys.latestPath(reference));
+    const storedJs = latestJs === undefined ? undefined : state.get(stateKeys.instance(latestJs));
+    if (storedJs !== undefined) return { ok: true, instance: JSON.parse(storedJs) as ChaincodeInstance };
+    return { ok: false, error: `unknown chaincode "${reference}"` };
+  }
   const latest = state.get(stateKeys.latest(kind));
   const stored = latest === undefined ? undefined : state.get(stateKeys.instance(latest));
   if (stored === undefined) return { ok: false, error: `chaincode "${reference}" is not deployed` };

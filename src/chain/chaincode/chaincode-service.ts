@@ -7,7 +7,9 @@ import type { Consensus } from "../consensus/consensus.ts";
 import { RPC_ERROR, parseChaincodeCall } from "../rest/json-rpc.ts";
 import type { ChaincodeCall, RpcError, RpcErrorCode, RpcId } from "../rest/json-rpc.ts";
 import type { Logger } from "../log/logger.ts";
-import { MAX_TRANSACTION_BYTES, encodedBytes } from "../size-limits.ts";
+import { MAX_CODE_PACKAGE_BYTES, MAX_TRANSACTION_BYTES, encodedBytes } from "../size-limits.ts";
+import { JsChaincodes } from "./js/js-chaincodes.ts";
+import { JsSandbox } from "./js/sandbox.ts";
 
 export interface ChaincodeServiceOptions {
   chain: Chain;
@@ -18,6 +20,8 @@ export interface ChaincodeServiceOptions {
   newUuid?: () => string;
   /** How long a deploy waits to see its transaction committed before answering anyway. */
   deployWaitMs?: number;
+  /** Largest JavaScript chaincode package this node takes (decoded bytes; at most MAX_CODE_PACKAGE_BYTES). */
+  maxPackageBytes?: number;
 }
 
 export interface RpcReply {
@@ -54,6 +58,7 @@ export class ChaincodeService {
 
   async #deploy(call: ChaincodeCall): Promise<RpcReply> {
     const reference = call.chaincodeID.path ?? call.chaincodeID.name ?? "";
+    if (call.codePackage !== undefined) return this.#deployJs(call, reference, call.codePackage);
     if (kindOfReference(reference) === undefined) {
       return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", `unknown chaincode "${reference}" (built in: map, chaincode_example02)`);
     }
@@ -70,6 +75,43 @@ export class ChaincodeService {
       this.#options.log.log("warn", "chaincode.deploy_not_yet_committed", { uuid: tx.uuid, name });
     } else if (result.errorCode !== 0) {
       return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", result.error);
+    }
+    return okReply(call.id, name);
+  }
+
+  /**
+   * A JavaScript chaincode: the package is read and loaded in a scratch sandbox first, so a
+   * package that cannot run (not JavaScript, a syntax error, no Init/Invoke or contracts) is
+   * refused at once with what is wrong, before anything is ordered.
+   */
+  async #deployJs(call: ChaincodeCall, reference: string, codePackage: string): Promise<RpcReply> {
+    const refuse = (reason: string) => failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", reason);
+    const parsed = JsChaincodes.parse(codePackage, this.#options.maxPackageBytes ?? MAX_CODE_PACKAGE_BYTES);
+    if (!parsed.ok) return refuse(parsed.error);
+    const js = this.#options.chain.js;
+    try {
+      await js.engine.load();
+    } catch (error: unknown) {
+      this.#options.log.log("error", "chaincode.engine_load_failed", { error: error instanceof Error ? error.message : String(error) });
+      return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", "the JavaScript chaincode engine could not be loaded on this node", 503);
+    }
+    const checked = JsSandbox.create(js.engine.module(), parsed.pkg);
+    if (!checked.ok) return refuse(checked.error);
+    checked.sandbox.dispose();
+    const tx = this.#transaction(TX_TYPE.deploy, call);
+    tx.codePackage = codePackage;
+    const tooLarge = transactionTooLarge(call.id, tx);
+    if (tooLarge) return tooLarge;
+    const submitted = await this.#options.consensus.submit(tx);
+    if (!submitted.ok) {
+      return failure(call.id, RPC_ERROR.deployFailure, "Deployment failure", submitted.message, submitted.reason === "UNAVAILABLE" ? 503 : 400);
+    }
+    const name = JsChaincodes.instanceName(codePackage, call.function, call.args);
+    const result = await this.#options.chain.waitForTransaction(tx.uuid, this.#options.deployWaitMs ?? 10_000);
+    if (result === undefined) {
+      this.#options.log.log("warn", "chaincode.deploy_not_yet_committed", { uuid: tx.uuid, name });
+    } else if (result.errorCode !== 0) {
+      return refuse(result.error);
     }
     return okReply(call.id, name);
   }

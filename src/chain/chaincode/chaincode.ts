@@ -1,3 +1,5 @@
+import type { ChaincodeEvent } from "../ledger/block.ts";
+
 /**
  * The contract of a built-in chaincode, after Fabric 0.6's shim: `init` runs on deploy,
  * `invoke` inside an ordered transaction, `query` against committed state. Chaincodes
@@ -11,7 +13,7 @@ export interface ChaincodeStub {
   keys(): string[];
 }
 
-export type ChaincodeResult = { ok: true; value: string } | { ok: false; error: string };
+export type ChaincodeResult = { ok: true; value: string; events?: ChaincodeEvent[] } | { ok: false; error: string };
 
 export interface Chaincode {
   init(stub: ChaincodeStub, fn: string, args: readonly string[]): ChaincodeResult;

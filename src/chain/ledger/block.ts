@@ -31,6 +31,17 @@ export interface Transaction {
   payload: TxPayload;
   /** When the receiving node accepted it. */
   timestamp: Timestamp;
+  /**
+   * A JavaScript chaincode deploy's package (base64 of one file or of a gzip'd tar), as
+   * Fabric's ChaincodeDeploymentSpec carried it; absent for everything else.
+   */
+  codePackage?: string;
+}
+
+/** An event a chaincode set during a transaction (`stub.setEvent`), recorded with its result. */
+export interface ChaincodeEvent {
+  name: string;
+  payload: string;
 }
 
 /**
@@ -45,6 +56,8 @@ export interface TransactionResult {
   result: string;
   /** Why it failed, empty on success. */
   error: string;
+  /** Events the chaincode set, on success only; absent when none (so older blocks hash as before). */
+  events?: ChaincodeEvent[];
 }
 
 export interface Block {

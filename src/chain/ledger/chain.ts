@@ -5,6 +5,8 @@ import type { Block, ChaincodeRef, Timestamp, Transaction, TransactionResult, Un
 import { canonicalJson } from "./canonical-json.ts";
 import type { ChaincodeResult } from "../chaincode/chaincode.ts";
 import { executeBlock, executeTransaction, queryChaincode } from "../chaincode/executor.ts";
+import { JsEngine } from "../chaincode/js/engine.ts";
+import { JsChaincodes } from "../chaincode/js/js-chaincodes.ts";
 import { LedgerFile } from "./ledger-file.ts";
 import type { LedgerDurability } from "./ledger-file.ts";
 import type { Logger } from "../log/logger.ts";
@@ -20,6 +22,12 @@ export interface ChainOptions {
   log: Logger;
   /** When appended blocks reach the disk (default "each": before `propose`/`apply` return). */
   durability?: LedgerDurability;
+  /**
+   * The JavaScript chaincode runtime (default: one of its own, its engine not loaded). Its
+   * engine must be loaded before a block with a JavaScript deploy is executed: the node
+   * loads it at start when the ledger holds one (see JsEngine.prepareFor).
+   */
+  js?: JsChaincodes;
 }
 
 export interface CommittedTransaction {
@@ -65,10 +73,12 @@ export class Chain {
   readonly #transactions = new Map<string, { blockNumber: number; index: number }>();
   readonly #listeners = new Set<(block: Block) => void>();
   readonly #log: Logger;
+  readonly #js: JsChaincodes;
 
-  private constructor(file: LedgerFile, log: Logger) {
+  private constructor(file: LedgerFile, log: Logger, js: JsChaincodes) {
     this.#file = file;
     this.#log = log;
+    this.#js = js;
   }
 
   /**
@@ -78,7 +88,7 @@ export class Chain {
    */
   static open(options: ChainOptions): Chain {
     const { file, contents } = LedgerFile.open(join(options.dataDir, "ledger.jsonl"));
-    const chain = new Chain(file, options.log);
+    const chain = new Chain(file, options.log, options.js ?? new JsChaincodes({ engine: new JsEngine(), log: options.log }));
     file.durability = options.durability ?? "each";
     if (contents.droppedBytes > 0) {
       options.log.log("warn", "ledger.torn_tail_dropped", { bytes: contents.droppedBytes });
@@ -164,11 +174,11 @@ export class Chain {
 
   /** What the transaction would do if it were the next one: a check before ordering it. */
   precheck(tx: Transaction): TransactionResult {
-    return executeTransaction(new StateOverlay(this.#state), tx);
+    return executeTransaction(new StateOverlay(this.#state), tx, this.#js);
   }
 
   query(ref: ChaincodeRef, fn: string, args: readonly string[]): ChaincodeResult {
-    return queryChaincode(this.#state, ref, fn, args);
+    return queryChaincode(this.#state, ref, fn, args, this.#js, this.head.timestamp);
   }
 
   /**
@@ -179,7 +189,7 @@ export class Chain {
    */
   propose(proposal: Proposal): Block {
     if (proposal.transactions.length === 0) throw new Error("a proposed block needs at least one transaction");
-    const execution = executeBlock(this.#state, proposal.transactions, MAX_BLOCK_BYTES - BLOCK_RESERVE_BYTES);
+    const execution = executeBlock(this.#state, proposal.transactions, MAX_BLOCK_BYTES - BLOCK_RESERVE_BYTES, this.#js);
     const transactions = proposal.transactions.slice(0, execution.results.length);
     const unsigned: UnsignedBlock = {
       number: this.height,
@@ -256,8 +266,14 @@ export class Chain {
     });
   }
 
+  /** The JavaScript chaincode runtime this chain executes with. */
+  get js(): JsChaincodes {
+    return this.#js;
+  }
+
   close(): void {
     this.#file.close();
+    this.#js.close();
   }
 
   #verify(block: Block): { ok: true; writes: Map<string, string | null> } | { ok: false; message: string } {
@@ -274,7 +290,7 @@ export class Chain {
       }
       seen.add(tx.uuid);
     }
-    const execution = executeBlock(this.#state, block.transactions);
+    const execution = executeBlock(this.#state, block.transactions, Infinity, this.#js);
     if (canonicalJson(execution.results) !== canonicalJson(block.transactionResults)) {
       return { ok: false, message: `block ${block.number}'s transaction results differ from re-execution` };
     }

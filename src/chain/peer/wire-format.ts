@@ -65,6 +65,8 @@ function readTransaction(input: unknown, field: string): Transaction {
   if (ref["name"] !== undefined) chaincodeID.name = string(ref["name"], `${field}.chaincodeID.name`);
   if (chaincodeID.path === undefined && chaincodeID.name === undefined) fail(`${field}.chaincodeID needs a path or a name`);
   const payload = object(o["payload"], `${field}.payload`);
+  const codePackage = o["codePackage"] === undefined ? undefined : string(o["codePackage"], `${field}.codePackage`);
+  if (codePackage !== undefined && type !== TX_TYPE.deploy) fail(`${field}.codePackage belongs to a deploy only`);
   return {
     type: type as TxType,
     txid: uuid,
@@ -75,6 +77,7 @@ function readTransaction(input: unknown, field: string): Transaction {
       args: array(payload["args"], `${field}.payload.args`).map((a, i) => string(a, `${field}.payload.args[${i}]`)),
     },
     timestamp: readTimestamp(o["timestamp"], `${field}.timestamp`),
+    ...(codePackage !== undefined && { codePackage }),
   };
 }
 
@@ -82,11 +85,19 @@ function readResult(input: unknown, field: string): TransactionResult {
   const o = object(input, field);
   const errorCode = o["errorCode"];
   if (errorCode !== 0 && errorCode !== 1) fail(`${field}.errorCode must be 0 or 1`);
+  const events =
+    o["events"] === undefined
+      ? undefined
+      : array(o["events"], `${field}.events`).map((event, i) => {
+          const e = object(event, `${field}.events[${i}]`);
+          return { name: string(e["name"], `${field}.events[${i}].name`), payload: string(e["payload"], `${field}.events[${i}].payload`) };
+        });
   return {
     uuid: string(o["uuid"], `${field}.uuid`),
     errorCode,
     result: string(o["result"], `${field}.result`),
     error: string(o["error"], `${field}.error`),
+    ...(events !== undefined && { events }),
   };
 }
 

@@ -21,8 +21,18 @@ export interface HttpRequest {
  * idle memory small, and behaves the same on Node and Deno). Never throws: transport
  * failures, timeouts and non-JSON replies come back as `{ ok: false, error }`.
  */
+export interface HttpClientOptions {
+  /** Awaited with every reply's text before it is parsed (the node loads its chaincode engine when a reply carries a JavaScript deploy). */
+  prepare?: (text: string) => Promise<void>;
+}
+
 export class HttpClient {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 8, timeout: 30_000 });
+  readonly #prepare: ((text: string) => Promise<void>) | undefined;
+
+  constructor(options: HttpClientOptions = {}) {
+    this.#prepare = options.prepare;
+  }
 
   send(req: HttpRequest): Promise<HttpResult> {
     return new Promise((resolve) => {
@@ -67,11 +77,16 @@ export class HttpClient {
         response.on("error", (error) => finish({ ok: false, error: `${req.method} ${req.url}: ${error.message}` }));
         response.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
-          try {
-            finish({ ok: true, status: response.statusCode ?? 0, body: text === "" ? null : JSON.parse(text) });
-          } catch {
-            finish({ ok: false, error: `reply from ${req.url} is not JSON` });
-          }
+          const parse = () => {
+            try {
+              finish({ ok: true, status: response.statusCode ?? 0, body: text === "" ? null : JSON.parse(text) });
+            } catch {
+              finish({ ok: false, error: `reply from ${req.url} is not JSON` });
+            }
+          };
+          if (this.#prepare) {
+            this.#prepare(text).then(parse, (error: unknown) => finish({ ok: false, error: `reply from ${req.url}: ${error instanceof Error ? error.message : String(error)}` }));
+          } else parse();
         });
       });
       outgoing.end(payload);

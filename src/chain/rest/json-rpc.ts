@@ -31,7 +31,12 @@ export interface ChaincodeCall {
   chaincodeID: ChaincodeRef;
   function: string;
   args: string[];
+  /** deploy with type 2 (NODE): the JavaScript chaincode package, base64. */
+  codePackage?: string;
 }
+
+/** Fabric's ChaincodeSpec.Type: 1 GOLANG (the built-in chaincodes), 2 NODE (JavaScript chaincode). */
+export const CHAINCODE_TYPE = { golang: 1, node: 2 } as const;
 
 export type ParsedCall = { ok: true; call: ChaincodeCall } | { ok: false; id: RpcId; error: RpcError };
 
@@ -63,7 +68,14 @@ export function parseChaincodeCall(text: string): ParsedCall {
   const params = request["params"];
   if (typeof params !== "object" || params === null || Array.isArray(params)) return invalidParams(id, "params must be an object");
   const p = params as Record<string, unknown>;
-  if (p["type"] !== undefined && p["type"] !== 1) return invalidParams(id, "params.type must be 1 (GOLANG)");
+  const type = p["type"] ?? CHAINCODE_TYPE.golang;
+  if (type !== CHAINCODE_TYPE.golang && type !== CHAINCODE_TYPE.node) return invalidParams(id, "params.type must be 1 (GOLANG: the built-in chaincodes) or 2 (NODE: JavaScript chaincode)");
+  const codePackage = p["codePackage"];
+  if (method === "deploy" && type === CHAINCODE_TYPE.node) {
+    if (typeof codePackage !== "string" || codePackage === "") return invalidParams(id, "params.codePackage must be the chaincode package in base64 (a deploy of type 2)");
+  } else if (codePackage !== undefined) {
+    return invalidParams(id, method === "deploy" ? "params.codePackage needs params.type 2 (NODE)" : `params.codePackage belongs to a deploy, not to ${method}`);
+  }
 
   const ref = p["chaincodeID"];
   if (typeof ref !== "object" || ref === null || Array.isArray(ref)) return invalidParams(id, "params.chaincodeID must be an object");
@@ -98,7 +110,9 @@ export function parseChaincodeCall(text: string): ParsedCall {
     else return invalidParams(id, "params.ctorMsg.function is missing (and args is empty)");
   }
   if (typeof fn !== "string" || fn === "") return invalidParams(id, "params.ctorMsg.function must be a non-empty string");
-  return { ok: true, call: { id, method: method as ChaincodeMethod, chaincodeID, function: fn, args } };
+  const call: ChaincodeCall = { id, method: method as ChaincodeMethod, chaincodeID, function: fn, args };
+  if (typeof codePackage === "string") call.codePackage = codePackage;
+  return { ok: true, call };
 }
 
 function failure(id: RpcId, code: RpcErrorCode, message: string): ParsedCall {
