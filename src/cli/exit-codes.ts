@@ -9,7 +9,7 @@ export const EXIT = {
   FAILED: 1,
   /** Bad command line, a bad config file, or a request the daemon rejected as bad (400). */
   USAGE: 2,
-  /** No chainpool daemon answered at the URL (refused, timed out, not a chainpool reply). */
+  /** No chainpool daemon (chaincode commands: no chain node) answered at the URL (refused, timed out, not its reply). */
   UNREACHABLE: 3,
   /** The API key is missing, unknown, or a front key where an operator key is needed (401/403). */
   UNAUTHORIZED: 4,

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfigFile } from "../config/load.ts";
 import { ApiClient } from "./client.ts";
 import { backupCommand, checkConfigCommand, installServiceCommand } from "./admin.ts";
+import { chaincodeCommands } from "./chaincode.ts";
 import { clustersCommands } from "./clusters.ts";
 import { downCommand } from "./down.ts";
 import { CliError, EXIT, usageError, type ExitCode } from "./exit-codes.ts";
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   ...hostsCommands,
   ...clustersCommands,
   ...poolCommands,
+  ...chaincodeCommands,
   "check-config": checkConfigCommand,
   backup: backupCommand,
   down: downCommand,
@@ -46,7 +48,9 @@ ${lines.join("\n")}
 Daemon options: --url URL (or CHAINPOOL_URL; default http://127.0.0.1:8080),
   --key KEY (or CHAINPOOL_API_KEY), or --config FILE to take both from the daemon's config
   (its listen address and first operator key); --json for scripts; --timeout SECONDS.
-Exit codes: 0 ok, 1 failed, 2 usage or bad request, 3 daemon unreachable, 4 not authorized,
+chaincode commands talk to one cluster instead: --url is its api_url (or CHAINPOOL_API_URL),
+  as apply printed it; arguments starting with "-" go after "--" or in --args '["-1"]'.
+Exit codes: 0 ok, 1 failed, 2 usage or bad request, 3 daemon (or cluster) unreachable, 4 not authorized,
   5 not found, 6 no free cluster (apply), 7 --wait timed out (or down: the daemon still stopping).
 `;
 }

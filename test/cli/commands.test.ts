@@ -133,6 +133,19 @@ describe("chainpool CLI commands against a running daemon", () => {
     assert.equal((await cli("clusters", "rotate-secret", "0123456789abcdef01234567")).code, EXIT.NOT_FOUND);
   });
 
+  it("chaincode commands work at the api_url apply handed out, and a rotated-away one is exit 5", async () => {
+    const [held] = (await clusters()).filter((c) => c.user_id === "alice");
+    const api = held!.api_url;
+    const name = (await ok("chaincode", "deploy", "map", "--url", api)).trim();
+    assert.match((await ok("chaincode", "invoke", name, "put", "owner", "alice", "--wait", "--url", api)).split("\n")[0]!, /^\S+$/);
+    assert.equal(await ok("chaincode", "query", name, "get", "owner", "--url", api), "alice\n");
+    const fresh = (await ok("clusters", "rotate-secret", held!.id)).trim();
+    const stale = await cli("chaincode", "query", name, "get", "owner", "--url", api);
+    assert.equal(stale.code, EXIT.NOT_FOUND, stale.stderr);
+    assert.match(stale.stderr, /no cluster answers at this URL \(HTTP 404\).*rotate-secret/);
+    assert.equal(await ok("chaincode", "query", name, "get", "owner", "--url", fresh), "alice\n", "the ledger kept");
+  });
+
   it("a front key may apply but not use operator commands (exit 4); a wrong key is exit 4", async () => {
     const front = await run(exe, ["apply", "carol", "--json"], { env: { ...env(), CHAINPOOL_API_KEY: FRONT_KEY } });
     assert.equal(front.code, EXIT.OK, front.stderr);

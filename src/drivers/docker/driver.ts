@@ -10,7 +10,7 @@ import { probeEngineNodes, untilHealthy } from "../probe.ts";
 import { connectDocker, isConflict, isNotFound, parseDockerHost, publicAddress, removeQuietly } from "./connect.ts";
 import { CONFIG_DIR, CONTAINER_LAYOUT, ensureNodeImage, NODE_UID, type NodeImageSource, nodeImageSource } from "./image.ts";
 import { LABEL, NODE_PORT, ownedBy } from "./labels.ts";
-import { type TarEntry, tarStream } from "./tar.ts";
+import { type TarEntry, tarStream } from "../../lib/tar.ts";
 
 export interface DockerDriverOptions {
   /** The node image every docker and swarm host runs: one `imageResolver` per daemon, shared. */

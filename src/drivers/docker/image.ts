@@ -6,7 +6,7 @@ import type Docker from "dockerode";
 import { VERSION } from "../../lib/version.ts";
 import { type NodeLayout, URL_SECRET_FILE } from "../node-configs.ts";
 import { NODE_PORT } from "./labels.ts";
-import { tarStream, type TarEntry } from "./tar.ts";
+import { tarStream, type TarEntry } from "../../lib/tar.ts";
 
 /** The user every node container runs as: not root, owns /data and /config only. */
 export const NODE_UID = 65532;

@@ -5,7 +5,7 @@ import { buffer } from "node:stream/consumers";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { tarStream } from "../../src/drivers/docker/tar.ts";
+import { tarStream } from "../../src/lib/tar.ts";
 import { subnetPool } from "../../src/lib/subnets.ts";
 
 describe("the tar writer the docker driver sends images and configs with", () => {
