@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { EXIT } from "../../src/cli/exit-codes.ts";
 import { newUrlSecret } from "../../src/lib/url-secret.ts";
-import { EXAMPLE02_PATH, freePorts, getJson, startCluster, type TestCluster } from "../chain/helpers/chain-cluster.ts";
+import { EXAMPLE02_PATH, freePorts, getJson, ROOT, startCluster, waitFor, type TestCluster } from "../chain/helpers/chain-cluster.ts";
 import { ensureExe, run, type RunResult } from "../helpers/exe.ts";
 
 describe("chainpool chaincode against a cluster's api_url", () => {
@@ -84,6 +84,24 @@ describe("chainpool chaincode against a cluster's api_url", () => {
     const r = await fails(EXIT.FAILED, /transaction \S+ failed in block \d+: .*insufficient/i, "invoke", name, "invoke", "x", "y", "100", "--wait", "--url", apiUrl);
     assert.match(r.stdout, /^\S+\n$/, "the uuid still on stdout");
     assert.equal(await ok("query", name, "query", "x", "--url", apiUrl), "4\n");
+  });
+
+  it("deploys a JavaScript file (the example02 port): named by the hash of package and ctor, the same on every node", async () => {
+    const file = join(ROOT, "scripts", "chaincode", "example02.js");
+    const name = (await ok("deploy", file, "init", "a", "100", "b", "0", "--url", apiUrl)).trim();
+    assert.match(name, /^[0-9a-f]{64}$/);
+    await ok("invoke", name, "invoke", "a", "b", "40", "--wait", "--url", apiUrl);
+    for (const node of cluster.nodes) {
+      await waitFor(`${node.id} to commit the transfer`, async () => (await run(exe, ["chaincode", "query", name, "query", "b", "--url", node.clientUrl])).stdout === "40\n", 30_000);
+    }
+    const overdraft = await fails(EXIT.FAILED, /insufficient funds: a has 60, cannot move 61/, "invoke", name, "invoke", "a", "b", "61", "--wait", "--url", apiUrl);
+    assert.match(overdraft.stdout, /^\S+\n$/);
+  });
+
+  it("a package with a syntax error is refused, exit 1, saying where", async () => {
+    const file = join(scratch, "broken.js");
+    writeFileSync(file, "const shim = require('fabric-shim');\nclass X {\n  async Init(stub) { return shim.success( }\n}\n");
+    await fails(EXIT.FAILED, /deploy refused by the cluster \(-32001\).*broken|deploy refused by the cluster \(-32001\).*(line|:3)/i, "deploy", file, "--url", apiUrl);
   });
 
   it("a query the chaincode refuses is exit 1 with the chaincode's words", async () => {
