@@ -50,6 +50,13 @@ export interface NodeConfig {
    * routes need no prefix (secrets off, or a cluster from before them).
    */
   url_secret_file?: string;
+  /**
+   * Largest JavaScript chaincode package (decoded bytes) a deploy sent to this node may
+   * carry, at most the chain node's own ceiling (1 MiB, src/chain/size-limits.ts); checked
+   * where the deploy enters, so nodes with different settings still agree on every block.
+   * Absent: the ceiling.
+   */
+  max_package_bytes?: number;
 }
 
 export interface NodeLogConfig {
