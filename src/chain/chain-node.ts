@@ -88,7 +88,7 @@ export async function startChainNode(options: ChainNodeOptions): Promise<Running
   let server: RunningHttpServer | undefined;
   try {
     consensus = factory({ config, chain, keys, transport, log, now });
-    const chaincode = new ChaincodeService({ chain, consensus, log, now });
+    const chaincode = new ChaincodeService({ chain, consensus, log, now, ...(config.max_package_bytes !== undefined && { maxPackageBytes: config.max_package_bytes }) });
     const reachability = new PeerReachability({ selfId: config.node_id, peers: config.peers, transport });
     const urlSecret = options.urlSecret;
     const api = createRestApi({ config, chain, consensus, chaincode, keys, reachability, log, startedAt, now, ...(urlSecret !== undefined && { urlSecret }) });

@@ -3,6 +3,7 @@ import type { KeyObject } from "node:crypto";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_MIN_BYTES, TEST_FAULTS_ENV } from "../lib/node-config.ts";
 import type { ConsensusMode, ConsensusPlugin, NodeConfig, NodeLogConfig, NodePeer, NodeTestFaults } from "../lib/node-config.ts";
 import { URL_SECRET_PATTERN } from "../lib/url-secret.ts";
+import { MAX_CODE_PACKAGE_BYTES } from "./size-limits.ts";
 
 export type ConfigParseResult = { ok: true; config: NodeConfig } | { ok: false; error: string };
 
@@ -46,6 +47,7 @@ function readConfig(input: unknown, testFaultsAllowed: boolean): NodeConfig {
   const log = root["log"] === undefined ? undefined : readLog(root["log"]);
   const urlSecretFile = root["url_secret_file"] === undefined ? undefined : readString(root, "url_secret_file", "url_secret_file");
   const testFaults = root["test_faults"] === undefined ? undefined : readTestFaults(root["test_faults"], testFaultsAllowed);
+  const maxPackageBytes = root["max_package_bytes"] === undefined ? undefined : readInteger(root, "max_package_bytes", "max_package_bytes", 1, MAX_CODE_PACKAGE_BYTES);
 
   if (plugin === "pbft" && peers.length < 4) {
     fail(`consensus.plugin "pbft" needs at least 4 peers (N >= 3f+1 with f >= 1), not ${peers.length}`);
@@ -69,6 +71,7 @@ function readConfig(input: unknown, testFaultsAllowed: boolean): NodeConfig {
     ...(log && { log }),
     ...(urlSecretFile !== undefined && { url_secret_file: urlSecretFile }),
     ...(testFaults && { test_faults: testFaults }),
+    ...(maxPackageBytes !== undefined && { max_package_bytes: maxPackageBytes }),
   };
 }
 

@@ -57,6 +57,13 @@ export interface NodeConfig {
    * through the real paths (see src/chain/README.md, divergence).
    */
   test_faults?: NodeTestFaults;
+  /**
+   * Largest JavaScript chaincode package (decoded bytes) a deploy sent to this node may
+   * carry, at most the chain node's own ceiling (1 MiB, src/chain/size-limits.ts); checked
+   * where the deploy enters, so nodes with different settings still agree on every block.
+   * Absent: the ceiling.
+   */
+  max_package_bytes?: number;
 }
 
 export interface NodeTestFaults {

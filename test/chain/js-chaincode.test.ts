@@ -3,6 +3,8 @@
  * with real QuickJS (no node processes; the cluster side is js-chaincode-cluster.test.ts).
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { before, describe, it } from "node:test";
 import { executeBlock, queryChaincode } from "../../src/chain/chaincode/executor.ts";
 import { JsEngine } from "../../src/chain/chaincode/js/engine.ts";
@@ -139,6 +141,22 @@ describe("shim-style chaincode", () => {
     assert.deepEqual(node.query(name, "log", "hi"), { ok: true, value: 'hi-{"n":1}' });
     assert.deepEqual(node.query(name, "textCodec"), { ok: true, value: "6:héllo" });
     assert.deepEqual(queryChaincode(node.state, { name: "map" }, "get", ["m2"]), { ok: true, value: "written-by-js" });
+  });
+});
+
+describe("Date", () => {
+  it("answers the same on nodes in different time zones (local-time methods and parsing are UTC)", () => {
+    const script = fileURLToPath(new URL("./helpers/sandbox-dates.ts", import.meta.url));
+    const run = (tz: string) => {
+      const child = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", env: { ...process.env, TZ: tz } });
+      assert.equal(child.status, 0, child.stderr);
+      return JSON.parse(child.stdout) as { ok: boolean; payload: string };
+    };
+    const utc = run("UTC");
+    assert.ok(utc.ok, JSON.stringify(utc));
+    assert.deepEqual(JSON.parse(utc.payload).slice(0, 5), [Date.UTC(2020, 0, 1), Date.UTC(2020, 0, 1), Date.UTC(2020, 0, 1, 10), Date.UTC(2020, 0, 2, 3, 4, 5), 3]);
+    assert.deepEqual(run("Asia/Tokyo"), utc);
+    assert.deepEqual(run("America/Los_Angeles"), utc);
   });
 });
 

@@ -54,6 +54,13 @@ describe("node config", () => {
     assert.deepEqual(parseNodeConfig(structuredClone(withLog)), { ok: true, config: withLog });
   });
 
+  it("takes max_package_bytes from 1 to the chain node's 1 MiB ceiling", () => {
+    const limited = { ...structuredClone(valid), max_package_bytes: 65_536 };
+    assert.deepEqual(parseNodeConfig(structuredClone(limited)), { ok: true, config: limited });
+    assert.match(errorFor((c) => (c.max_package_bytes = 2 * 1024 * 1024)), /^max_package_bytes must be an integer from 1 to 1048576/);
+    assert.match(errorFor((c) => (c.max_package_bytes = "1k")), /^max_package_bytes must be an integer/);
+  });
+
   it("keeps url_secret_file when given, and leaves it out when not", () => {
     const withFile = { ...structuredClone(valid), url_secret_file: "/config/url-secret" };
     assert.deepEqual(parseNodeConfig(structuredClone(withFile)), { ok: true, config: withFile });

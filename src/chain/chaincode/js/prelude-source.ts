@@ -155,12 +155,13 @@ var util = { format: format, inspect: inspect, isDeepStrictEqual: function (a, b
 // ---- Date: the transaction's timestamp, UTC only ----
 var OriginalDate = Date;
 var originalParse = OriginalDate.parse, originalUTC = OriginalDate.UTC;
+var originalOffset = OriginalDate.prototype.getTimezoneOffset;
 function parseUTC(text) {
   var t = originalParse(text);
   if (t !== t) return t;
   // A date-time without zone is local time in JavaScript: here it is UTC, whatever the node's zone.
   if (!/(Z|[+-]\d\d:?\d\d|GMT|UTC)\s*$/i.test(String(text)) && !/^\d{4}-\d\d-\d\d$/.test(String(text))) {
-    t -= new OriginalDate(t).getTimezoneOffset() * -60000;
+    t -= originalOffset.call(new OriginalDate(t)) * 60000;
   }
   return t;
 }
