@@ -119,8 +119,11 @@ describe("block size", () => {
       const vp0 = cluster.node("vp0");
       const deployed = await vp0.rpc("deploy", { ...map, ctorMsg: { function: "init", args: [] } });
       assert.equal(deployed.body.result?.status, "OK", JSON.stringify(deployed.body));
-      // Two keys of 600,000 characters: `keys` answers a JSON array of 1.2 MB.
-      for (const name of ["a", "b"]) {
+      // Three keys of 600,000 characters: `keys` answers a JSON array of 1.8 MB, more than
+      // MAX_RESULT_BYTES (a 1 MiB chaincode package in base64 and its envelope).
+      const names = ["a", "b", "c"];
+      assert.ok(names.length * 600_000 > MAX_RESULT_BYTES);
+      for (const name of names) {
         const put = await vp0.rpc("invoke", { ...map, ctorMsg: { function: "put", args: [name.repeat(600_000), "v"] } });
         assert.equal(put.body.result?.status, "OK");
         await committed(vp0, put.body.result.message);
@@ -133,7 +136,7 @@ describe("block size", () => {
       assert.equal(await vp0.height(), height, "nothing was ordered");
       const queried = await vp0.rpc("query", { ...map, ctorMsg: { function: "keys", args: [] } });
       assert.equal(queried.body.result?.status, "OK");
-      assert.equal((JSON.parse(queried.body.result.message) as string[]).length, 2);
+      assert.equal((JSON.parse(queried.body.result.message) as string[]).length, names.length);
     } finally {
       await cluster.close();
     }

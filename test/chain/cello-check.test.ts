@@ -3,6 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { CLIENT_BODY_LIMIT } from "../../src/chain/size-limits.ts";
 import { sealMessage } from "../../src/chain/peer/peer-envelope.ts";
 import { PeerKeys } from "../../src/chain/peer/peer-keys.ts";
 import { generateNodeKeys } from "../../src/lib/node-keys.ts";
@@ -174,8 +175,8 @@ describe("chaincodes over JSON-RPC", () => {
     for (const reply of [parseError, badParams]) assert.doesNotMatch(JSON.stringify(reply.body), /at .*\.(ts|mjs|js):\d+/);
   });
 
-  it("rejects a body over 1 MiB with 413", async () => {
-    const reply = await postRaw(`${cluster.node("vp0").url}/chaincode`, JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) }));
+  it("rejects a body over the client limit (a 1 MiB chaincode package in base64, and its envelope) with 413", async () => {
+    const reply = await postRaw(`${cluster.node("vp0").url}/chaincode`, JSON.stringify({ pad: "x".repeat(CLIENT_BODY_LIMIT + 10) }));
     assert.equal(reply.status, 413);
     assert.match(reply.body.Error, /larger than/);
   });
