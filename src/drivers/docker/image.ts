@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, realpathSync, statSync } from "node:fs";
-import { basename, delimiter, isAbsolute, join } from "node:path";
+import { createReadStream, existsSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { basename, delimiter, dirname, extname, isAbsolute, join } from "node:path";
 import type Docker from "dockerode";
 import { VERSION } from "../../lib/version.ts";
 import { type NodeLayout, URL_SECRET_FILE } from "../node-configs.ts";
@@ -60,6 +60,17 @@ async function hashFile(hash: ReturnType<typeof createHash>, file: string): Prom
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
 }
 
+/** Files beside `file` named `<its stem>-*<its extension>`, sorted: a split bundle's chunks. */
+function chunksOf(file: string): string[] {
+  const ext = extname(file);
+  const stem = basename(file, ext);
+  if (ext === "") return [];
+  return readdirSync(dirname(file))
+    .filter((name) => name.startsWith(`${stem}-`) && name.endsWith(ext))
+    .sort()
+    .map((name) => join(dirname(file), name));
+}
+
 /**
  * The node image is made from what this daemon runs nodes with (its `local.node_command`):
  * the runtime executable with the shared libraries it loads, and every file argument (the
@@ -75,6 +86,8 @@ export async function nodeImageSource(nodeCommand: readonly string[]): Promise<N
   for (const arg of nodeCommand.slice(1)) {
     if (isAbsolute(arg) && existsSync(arg) && statSync(arg).isFile()) {
       files.push({ source: arg, name: `chainpool/lib/${basename(arg)}`, mode: 0o644 });
+      // The bundle's chunks, loaded on demand beside it (scripts/build-node.ts).
+      for (const chunk of chunksOf(arg)) files.push({ source: chunk, name: `chainpool/lib/${basename(chunk)}`, mode: 0o644 });
       entrypoint.push(`/chainpool/lib/${basename(arg)}`);
     } else {
       entrypoint.push(arg);
