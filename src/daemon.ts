@@ -137,6 +137,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
         instance,
         saveHandle: (id, handle) => store.saveHandle(id, handle),
         consensus: config.consensus,
+        chaincode: config.chaincode,
         readyTimeoutMs: config.scheduler.ready_timeout_s * 1000,
       };
     },

@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { MAX_PACKAGE_BYTES_CEILING } from "../lib/node-config.ts";
 
 /**
  * Every byte limit of the chain node, in one place because they only work together: a
@@ -14,7 +15,7 @@ import { Buffer } from "node:buffer";
  */
 
 /** Largest JavaScript chaincode package (decoded `codePackage`; a node may set a lower limit). */
-export const MAX_CODE_PACKAGE_BYTES = 1024 * 1024;
+export const MAX_CODE_PACKAGE_BYTES = MAX_PACKAGE_BYTES_CEILING;
 /** base64 of MAX_CODE_PACKAGE_BYTES: 4 characters for every 3 bytes, padded. */
 export const MAX_CODE_PACKAGE_BASE64_CHARS = Math.ceil(MAX_CODE_PACKAGE_BYTES / 3) * 4;
 /**

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { CONSENSUS_MODES, CONSENSUS_PLUGINS, NODE_LOG_DEFAULT_BYTES, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
+import { CONSENSUS_MODES, CONSENSUS_PLUGINS, MAX_PACKAGE_BYTES_CEILING, NODE_LOG_DEFAULT_BYTES, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
 import { hostSpecProblems } from "../core/host-params.ts";
 import { describeValue, isPlainObject } from "../core/values.ts";
 import type { HostType } from "../core/types.ts";
@@ -190,6 +190,16 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       noops: v.optional(ConsensusTuning, {}),
       pbft: v.optional(ConsensusTuning, {}),
+    }),
+    {},
+  ),
+  chaincode: v.optional(
+    v.strictObject({
+      /**
+       * Largest JavaScript chaincode package (decoded bytes) a deploy may carry, written into
+       * every new cluster's node configs; at most the chain node's ceiling (1 MiB).
+       */
+      max_package_bytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PACKAGE_BYTES_CEILING)), MAX_PACKAGE_BYTES_CEILING),
     }),
     {},
   ),

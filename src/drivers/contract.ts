@@ -54,6 +54,8 @@ export interface DriverContext {
   saveHandle: (clusterId: string, handle: Record<string, unknown>) => void;
   /** Per-consensus tuning written into each node's config. */
   consensus: Record<"noops" | "pbft", { batch_size: number; batch_timeout_ms: number }>;
+  /** Chaincode limits written into each node's config (`[chaincode]`). */
+  chaincode?: { max_package_bytes: number };
   /** How long creation waits for every node to answer. */
   readyTimeoutMs: number;
 }

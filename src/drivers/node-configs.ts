@@ -24,11 +24,11 @@ export function nodeIds(cluster: Pick<Cluster, "size">): string[] {
  * clusters (and no recycled successor) ever share a key. A cluster with a URL secret names
  * the file its nodes read it from; the secret itself is not in the config.
  */
-export function clusterNodeConfigs(cluster: Cluster, layout: NodeLayout, consensus: DriverContext["consensus"]): NodeConfig[] {
+export function clusterNodeConfigs(cluster: Cluster, layout: NodeLayout, ctx: Pick<DriverContext, "consensus" | "chaincode">): NodeConfig[] {
   const ids = nodeIds(cluster);
   const keys = ids.map(() => generateNodeKeys());
   const peers = ids.map((id, i) => ({ id, url: layout.peerUrl(id, i), public_key: keys[i]!.publicKey }));
-  const tuning = consensus[cluster.consensus_plugin];
+  const tuning = ctx.consensus[cluster.consensus_plugin];
   return ids.map((id, i) => ({
     cluster_id: cluster.id,
     node_id: id,
@@ -38,6 +38,7 @@ export function clusterNodeConfigs(cluster: Cluster, layout: NodeLayout, consens
     peers,
     private_key: keys[i]!.privateKey,
     ...(cluster.url_secret !== "" && { url_secret_file: layout.urlSecretFile(id) }),
+    ...(ctx.chaincode && { max_package_bytes: ctx.chaincode.max_package_bytes }),
   }));
 }
 

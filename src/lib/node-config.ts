@@ -70,6 +70,12 @@ export interface NodeTestFaults {
   corrupt_block?: number;
 }
 
+/**
+ * The ceiling of `max_package_bytes`: the chain node's size limits (src/chain/size-limits.ts)
+ * are derived from it, and the daemon's `[chaincode] max_package_bytes` may not pass it.
+ */
+export const MAX_PACKAGE_BYTES_CEILING = 1024 * 1024;
+
 /** The environment variable (value "1") without which a node refuses `test_faults`. */
 export const TEST_FAULTS_ENV = "CHAIN_NODE_TEST_FAULTS";
 

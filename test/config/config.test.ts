@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfigFile, parseConfig, resolveConfig } from "../../src/config/load.ts";
+import type { Cluster } from "../../src/core/types.ts";
+import { clusterNodeConfigs } from "../../src/drivers/node-configs.ts";
 import { VERSION } from "../../src/lib/version.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -43,6 +45,18 @@ describe("config", () => {
   it("local nodes' logs are capped at 10 MiB each unless the config says otherwise", () => {
     assert.equal(parseConfig({}).local.node_log_max_bytes, 10 * 1024 * 1024);
     assert.equal(parseConfig({ local: { node_log_max_bytes: 65536 } }).local.node_log_max_bytes, 65536);
+  });
+
+  it("[chaincode] max_package_bytes: 1 MiB unless lowered, never above it, and it goes into every node's config", () => {
+    assert.equal(parseConfig({}).chaincode.max_package_bytes, 1024 * 1024);
+    assert.equal(parseConfig({ chaincode: { max_package_bytes: 4096 } }).chaincode.max_package_bytes, 4096);
+    assert.throws(() => parseConfig({ chaincode: { max_package_bytes: 2 * 1024 * 1024 } }), /chaincode\.max_package_bytes: /);
+    assert.throws(() => parseConfig({ chaincode: { max_package_bytes: 0 } }), /chaincode\.max_package_bytes: /);
+    const cluster = { id: "c1", size: 4, consensus_plugin: "noops", consensus_mode: "", url_secret: "" } as Cluster;
+    const layout = { listen: () => ({ host: "127.0.0.1", port: 7050 }), peerUrl: (id: string) => `http://${id}`, dataDir: (id: string) => `/d/${id}`, urlSecretFile: (id: string) => `/s/${id}` };
+    const config = parseConfig({ chaincode: { max_package_bytes: 4096 } });
+    const nodes = clusterNodeConfigs(cluster, layout, config);
+    assert.deepEqual(nodes.map((n) => n.max_package_bytes), [4096, 4096, 4096, 4096]);
   });
 
   it("refuses pool types and docker settings that could never run, naming the key", () => {

@@ -269,7 +269,7 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
         ctx.saveHandle(cluster.id, { network: networkName(cluster.id), ports: ports.toRecord() });
         const subnet = await createNetwork(cluster);
         mark("network");
-        const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx.consensus);
+        const configs = clusterNodeConfigs(cluster, CONTAINER_LAYOUT, ctx);
         // Every node is made and started at once; any may move to another leased host port.
         await Promise.all(configs.map((config) => startNode(cluster, tag, config.node_id, JSON.stringify(config), ports)));
         mark("started");

@@ -441,7 +441,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
           CheckDuplicate: true,
           Labels: labels(cluster.id),
         });
-        const configs = clusterNodeConfigs(cluster, SWARM_LAYOUT, ctx.consensus);
+        const configs = clusterNodeConfigs(cluster, SWARM_LAYOUT, ctx);
         const services = await Promise.all(
           configs.map(async (config, i) => {
             const node = config.node_id;

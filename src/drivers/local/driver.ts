@@ -157,7 +157,7 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
           peerUrl: (id) => service_url[id]!,
           dataDir: (id) => join(clusterDir(cluster.id), id, "data"),
           urlSecretFile: (id) => join(clusterDir(cluster.id), id, URL_SECRET_FILE),
-        }, ctx.consensus);
+        }, ctx);
         for (const config of configs) {
           mkdirSync(config.data_dir, { recursive: true });
           const dir = join(clusterDir(cluster.id), config.node_id);
