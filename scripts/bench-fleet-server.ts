@@ -29,6 +29,7 @@ import type { ConsensusType } from "../src/core/types.ts";
 import { createDaemon, type Daemon } from "../src/daemon.ts";
 import { createMemoryDriver, type MemoryHostSimulation } from "../src/drivers/memory.ts";
 import { silentLogger } from "../src/lib/logger.ts";
+import { seededRandom } from "../src/lib/seeded-random.ts";
 import { watchLoopBlocking } from "./loop-block.ts";
 
 const mode = process.env["FLEET_MODE"];
@@ -43,17 +44,6 @@ const type: ConsensusType = { plugin: "noops", mode: "", size: 4 };
 const healthS = process.env["FLEET_HEALTH_S"] ? { health_check_s: Number(process.env["FLEET_HEALTH_S"]) } : {};
 const config = parseConfig({ data_dir: dir, hosts: [], scheduler: { max_parallel_ops: 16, ...healthS }, pool: { types: [type] } });
 
-/** Mulberry32: a small seeded PRNG, so two runs draw the same latencies and failures. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const reply = (value: unknown) => process.stdout.write(JSON.stringify(value) + "\n");
 
@@ -89,7 +79,7 @@ if (mode === "seed") {
 
 if (mode !== "serve") throw new Error(`FLEET_MODE must be seed or serve, not ${mode}`);
 
-const random = seeded(13);
+const random = seededRandom(13);
 let daemon!: Daemon;
 const t0 = performance.now();
 daemon = createDaemon({

@@ -161,13 +161,14 @@ ready_timeout_s = 20
  * A daemon config with one local host whose clusters are `size` nodes (small, so they start
  * fast), a quick scheduler, and optional API keys.
  */
-export function localPoolToml(options: { capacity: number; size: number; autofill: boolean; operatorKey?: string; frontKey?: string }) {
+export function localPoolToml(options: { capacity: number; size: number; autofill: boolean; operatorKey?: string; frontKey?: string; metricsKey?: string }) {
   return ({ listen, min, max }: { listen: number; min: number; max: number }) => `
 listen = "127.0.0.1:${listen}"
 log_json = true
 [api]
 operator_keys = [${options.operatorKey ? `"${options.operatorKey}"` : ""}]
 front_keys = [${options.frontKey ? `"${options.frontKey}"` : ""}]
+metrics_keys = [${options.metricsKey ? `"${options.metricsKey}"` : ""}]
 [ports]
 min = ${min}
 max = ${max}

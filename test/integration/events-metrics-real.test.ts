@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess } from "../helpers/daemon-process.ts";
+import { DaemonProcess, localPoolToml } from "../helpers/daemon-process.ts";
 import { sample } from "../helpers/prometheus.ts";
 import { SseReader } from "../helpers/sse.ts";
 
@@ -21,31 +21,7 @@ describe("events, metrics and the API document on a real daemon", () => {
   let d: DaemonProcess;
   const open: AbortController[] = [];
   before(async () => {
-    d = await DaemonProcess.create(
-      ({ listen, min, max }) => `
-listen = "127.0.0.1:${listen}"
-log_json = true
-[api]
-operator_keys = ["${OPERATOR}"]
-front_keys = ["${FRONT}"]
-metrics_keys = ["${METRICS}"]
-[ports]
-min = ${min}
-max = ${max}
-[pool]
-types = [{ plugin = "noops", size = 1 }]
-[scheduler]
-reconcile_s = 0.5
-health_check_s = 1
-autofill_s = 0.5
-ready_timeout_s = 20
-[[hosts]]
-name = "local"
-type = "local"
-capacity = 1
-autofill = true
-`,
-    );
+    d = await DaemonProcess.create(localPoolToml({ capacity: 1, size: 1, autofill: true, operatorKey: OPERATOR, frontKey: FRONT, metricsKey: METRICS }));
     await d.start();
   });
   after(async () => {

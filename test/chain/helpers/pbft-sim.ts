@@ -16,16 +16,9 @@ import type { BatchMode, ReplicaEnvironment, TransferTarget } from "../../../src
 import { PeerKeys } from "../../../src/chain/peer/peer-keys.ts";
 import { testIdentities } from "./fixtures.ts";
 
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../../src/lib/seeded-random.ts";
+
+export { seededRandom };
 
 export interface SimBlock {
   number: number;
