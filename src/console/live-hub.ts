@@ -12,7 +12,7 @@ export interface ChangeSource {
 
 export interface LiveHubOptions {
   source: ChangeSource;
-  /** Shortest time between two messages to the tabs; changes within it are sent as one. */
+  /** Shortest time between two messages to the tabs (default 1 s: a change still shows within 2 s); changes within it are sent as one. */
   minIntervalMs?: number;
   /** Called once per message sent (the console samples the pool's size for its chart there). */
   onFlush?: () => void;
@@ -38,7 +38,7 @@ export class LiveHub {
   #closed = false;
 
   constructor(options: LiveHubOptions) {
-    this.#minIntervalMs = options.minIntervalMs ?? 500;
+    this.#minIntervalMs = options.minIntervalMs ?? 1000;
     this.#onFlush = options.onFlush;
     this.#source = options.source;
   }
