@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { readFileSync } from "node:fs";
 import Docker from "dockerode";
@@ -9,7 +9,7 @@ import { containersOf, dockerDaemonToml, destroyDockerDaemon, docker, dockerHost
 
 const skip = await dockerSkipReason();
 
-describe("two docker hosts: a second dockerd with its own socket, data root and a TLS listener", { skip }, () => {
+describe("two docker hosts: a second dockerd in a network namespace of its own, reached over TLS", { skip }, () => {
   let second: SecondDockerd;
   let d: DaemonProcess;
   let instance = "";
@@ -20,16 +20,16 @@ describe("two docker hosts: a second dockerd with its own socket, data root and 
     d = await DaemonProcess.create(
       dockerDaemonToml(
         dockerHostToml("one", { capacity: 2, autofill: false }) +
-          // Both engines share this machine's kernel here, so their cluster subnets must not overlap.
-          // The second engine is reached the way a remote one would be: tcp with TLS and a client certificate.
+          // The second engine is reached the way a remote one would be: tcp with TLS and a client
+          // certificate, at an address of its own, where it publishes the nodes' ports.
           `
 [[hosts]]
 name = "two"
 type = "docker"
-daemon_url = "tcp://127.0.0.1:${second.tlsPort}"
+daemon_url = "tcp://${SecondDockerd.ADDRESS}:${second.tlsPort}"
 capacity = 2
 autofill = false
-params = { tls_ca = "${second.tlsFiles.ca}", tls_cert = "${second.tlsFiles.cert}", tls_key = "${second.tlsFiles.key}", subnet_pool = "${SecondDockerd.SUBNET_POOL}" }
+params = { tls_ca = "${second.tlsFiles.ca}", tls_cert = "${second.tlsFiles.cert}", tls_key = "${second.tlsFiles.key}", subnet_pool = "${SecondDockerd.SUBNET_POOL}", publish_ip = "${SecondDockerd.ADDRESS}" }
 `,
       ),
     );
@@ -42,9 +42,9 @@ params = { tls_ca = "${second.tlsFiles.ca}", tls_cert = "${second.tlsFiles.cert}
   });
 
   it("the TLS listener refuses a client without a certificate the CA signed", async () => {
-    const bare = new Docker({ host: "127.0.0.1", port: second.tlsPort!, protocol: "https", ca: readFileSync(second.tlsFiles.ca) });
+    const bare = new Docker({ host: SecondDockerd.ADDRESS, port: second.tlsPort!, protocol: "https", ca: readFileSync(second.tlsFiles.ca) });
     await assert.rejects(bare.ping());
-    const client = new Docker({ host: "127.0.0.1", port: second.tlsPort!, protocol: "https", ...Object.fromEntries(Object.entries(second.tlsFiles).map(([k, f]) => [k, readFileSync(f)])) });
+    const client = new Docker({ host: SecondDockerd.ADDRESS, port: second.tlsPort!, protocol: "https", ...Object.fromEntries(Object.entries(second.tlsFiles).map(([k, f]) => [k, readFileSync(f)])) });
     assert.equal(String(await client.ping()), "OK", "with the client certificate it answers");
   });
 
@@ -65,6 +65,11 @@ params = { tls_ca = "${second.tlsFiles.ca}", tls_cert = "${second.tlsFiles.cert}
     assert.equal((await containersOf(instance, second.engine)).length, 8, "two on the second, which built its own node image");
     const images = await second.engine.listImages({ filters: { reference: ["chainpool-node"] } });
     assert.equal(images.length, 1);
+    // Its clusters' networks are in its own namespace, and so are their firewall rules: none here,
+    // where they once mixed with the main engine's (whose start flushed the other's).
+    const here = execFileSync("iptables-save", { encoding: "utf8" });
+    assert.ok(here.includes("DOCKER-ISOLATION"), "the main engine's rules are read");
+    assert.ok(!here.includes(SecondDockerd.SUBNET_POOL.split(".").slice(0, 2).join(".") + "."), "no rule for the second engine's cluster subnets");
 
     for (let i = 0; i < 4; i++) {
       const applied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: `user${i}` });

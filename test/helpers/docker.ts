@@ -1,5 +1,5 @@
-import { spawn, spawnSync, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
@@ -7,6 +7,7 @@ import { removeQuietly } from "../../src/drivers/docker/connect.ts";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
 import { type DaemonProcess, daemonToml } from "./daemon-process.ts";
+import { ip, netnsPids, quietly, removeCgroups, spawnDockerdInNetns } from "./netns.ts";
 
 export const DOCKER_SOCKET = "/var/run/docker.sock";
 export const docker = new Docker({ socketPath: DOCKER_SOCKET });
@@ -76,17 +77,27 @@ ${options.params ? `params = ${options.params}` : ""}
 }
 
 /**
- * A second Docker engine on this machine, as a second host: its own socket, data root, exec
- * root (so its own containerd), pid file and bridge. Started by the test, stopped after.
+ * A second Docker engine on this machine, as a second host reached the way a remote one is: in
+ * a network namespace of its own (so its iptables, bridges and routes are its own, and its
+ * start cannot touch the main engine's rules: test/helpers/netns.ts), joined to this one by a
+ * veth (HOST_ADDRESS here, ADDRESS there). Its own socket, data root, exec root (so its own
+ * containerd) and pid file. Started by the test, stopped after.
  */
 export class SecondDockerd {
+  static readonly NAMESPACE = "cpd2";
+  /** The engine's address, where its TLS listener and its published ports answer. */
+  static readonly ADDRESS = "172.29.0.2";
+  static readonly #HOST_LINK = "cpd2-host";
+  static readonly #HOST_ADDRESS = "172.29.0.1";
+
+  /** The subnet pool its clusters get (params.subnet_pool of its host in the tests). */
+  static readonly SUBNET_POOL = "10.210.0.0/16";
+
   readonly socket: string;
   readonly engine: Docker;
-  #child: ChildProcess | undefined;
   readonly #dir: string;
-  readonly #bridge = "cptestbr0";
 
-  /** With `tlsPort`, it also listens on tcp://127.0.0.1:PORT with TLS and client certificates (--tlsverify). */
+  /** With `tlsPort`, it also listens on tcp://ADDRESS:PORT with TLS and client certificates (--tlsverify). */
   readonly tlsPort: number | undefined;
 
   constructor(dir: string, options: { tlsPort?: number } = {}) {
@@ -102,54 +113,40 @@ export class SecondDockerd {
     return { ca: join(tls, "ca.pem"), cert: join(tls, "client-cert.pem"), key: join(tls, "client-key.pem") };
   }
 
-  /** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate, with openssl. */
+  /** A throwaway CA, a server certificate for ADDRESS and a client certificate, with openssl. */
   #makeCertificates(): string[] {
     const tls = join(this.#dir, "tls");
     mkdirSync(tls, { recursive: true });
     const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: tls, stdio: "ignore" });
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
     ssl("req", "-x509", ...ec, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=chainpool test CA");
-    for (const [who, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"], ["client", "extendedKeyUsage=clientAuth"]] as const) {
+    for (const [who, ext] of [["server", `subjectAltName=IP:${SecondDockerd.ADDRESS}\nextendedKeyUsage=serverAuth`], ["client", "extendedKeyUsage=clientAuth"]] as const) {
       writeFileSync(join(tls, `${who}.ext`), `${ext}\n`);
       ssl("req", ...ec, "-keyout", `${who}-key.pem`, "-out", `${who}.csr`, "-subj", `/CN=${who}`);
       ssl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", `${who}-cert.pem`, "-days", "2", "-extfile", `${who}.ext`);
     }
     return [
-      "-H", `tcp://127.0.0.1:${this.tlsPort}`, "--tlsverify",
+      "-H", `tcp://${SecondDockerd.ADDRESS}:${this.tlsPort}`, "--tlsverify",
       "--tlscacert", join(tls, "ca.pem"), "--tlscert", join(tls, "server-cert.pem"), "--tlskey", join(tls, "server-key.pem"),
     ];
   }
 
-  /** The subnet pool its clusters get (params.subnet_pool of its host in the tests). */
-  static readonly SUBNET_POOL = "10.210.0.0/16";
-
   async start(): Promise<void> {
+    await SecondDockerd.#removeNamespace();
     mkdirSync(this.#dir, { recursive: true });
-    // Bridges of an earlier second engine that did not stop cleanly would shadow this one's routes.
-    const links = JSON.parse(execFileSync("ip", ["-j", "addr", "show", "type", "bridge"], { encoding: "utf8" })) as Array<{ ifname: string; addr_info?: Array<{ local: string }> }>;
-    for (const link of links) {
-      if (link.ifname.startsWith("br-") && link.addr_info?.some((a) => a.local.startsWith("10.210."))) execFileSync("ip", ["link", "del", link.ifname]);
-    }
-    if (!existsSync(`/sys/class/net/${this.#bridge}`)) {
-      execFileSync("ip", ["link", "add", this.#bridge, "type", "bridge"]);
-      execFileSync("ip", ["addr", "add", "172.29.0.1/24", "dev", this.#bridge]);
-      execFileSync("ip", ["link", "set", this.#bridge, "up"]);
-    }
-    // In this network namespace the main engine owns iptables, and a second engine flushes the
-    // DOCKER, DOCKER-ISOLATION-STAGE-* and nat DOCKER chains as it starts: networks of the main
-    // engine that exist then (another test file's clusters) would lose their isolation and their
-    // published ports. Note the rules now and put back what the start removed.
-    const rulesBefore = iptablesRules();
-    const log = openSync(join(this.#dir, "dockerd.log"), "a");
-    this.#child = spawn(
-      "dockerd",
-      [
-        "-H", `unix://${this.socket}`, ...(this.tlsPort !== undefined ? this.#makeCertificates() : []),
-        "--data-root", join(this.#dir, "data"), "--exec-root", join(this.#dir, "exec"), "--pidfile", join(this.#dir, "docker.pid"), "--bridge", this.#bridge,
-      ],
-      { stdio: ["ignore", log, log] },
-    );
-    closeSync(log);
+    const ns = SecondDockerd.NAMESPACE;
+    ip("netns", "add", ns);
+    ip("link", "add", SecondDockerd.#HOST_LINK, "type", "veth", "peer", "name", "eth0", "netns", ns);
+    ip("addr", "add", `${SecondDockerd.#HOST_ADDRESS}/24`, "dev", SecondDockerd.#HOST_LINK);
+    ip("link", "set", SecondDockerd.#HOST_LINK, "up");
+    ip("-n", ns, "link", "set", "lo", "up");
+    ip("-n", ns, "addr", "add", `${SecondDockerd.ADDRESS}/24`, "dev", "eth0");
+    ip("-n", ns, "link", "set", "eth0", "up");
+    const args = [
+      "-H", `unix://${this.socket}`, ...(this.tlsPort !== undefined ? this.#makeCertificates() : []),
+      "--data-root", join(this.#dir, "data"), "--exec-root", join(this.#dir, "exec"), "--pidfile", join(this.#dir, "docker.pid"),
+    ];
+    spawnDockerdInNetns(ns, args, join(this.#dir, "dockerd.log"));
     await waitFor("the second dockerd", async () => {
       try {
         await this.engine.ping();
@@ -157,78 +154,84 @@ export class SecondDockerd {
       } catch {
         return false;
       }
-    }, 30_000);
-    restoreIptablesRules(rulesBefore);
+    }, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${readFileSync(join(this.#dir, "dockerd.log"), "utf8").slice(-2000)}`);
+    });
+  }
+
+  /** The engine's dockerd, by the pid file it wrote. */
+  #pid(): number {
+    return Number(readFileSync(join(this.#dir, "docker.pid"), "utf8").trim());
   }
 
   /** Freezes the engine (SIGSTOP): it stops answering, as a hung or unreachable one would. */
   pause(): void {
-    this.#child?.kill("SIGSTOP");
+    process.kill(this.#pid(), "SIGSTOP");
   }
 
   resume(): void {
-    this.#child?.kill("SIGCONT");
+    quietly(() => process.kill(this.#pid(), "SIGCONT"));
   }
 
+  /** The engine stops (its containers with it) and its namespace, cgroups and files are removed. */
   async stop(): Promise<void> {
     this.resume();
-    // The kernel keeps an engine's bridges after it exits; the next engine's networks would
-    // then have two routes to one subnet. Note them now, delete them once it is gone.
-    const bridges: string[] = [];
-    try {
-      for (const n of await this.engine.listNetworks({ filters: { driver: ["bridge"] } })) {
-        if (!["bridge", "host", "none"].includes(n.Name)) bridges.push(`br-${n.Id.slice(0, 12)}`);
-      }
-    } catch {
-      /* not running */
-    }
-    const child = this.#child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((done) => {
-        child.once("exit", () => done());
-        child.kill("SIGTERM");
-      });
-    }
-    for (const bridge of [...bridges, this.#bridge]) {
-      try {
-        execFileSync("ip", ["link", "del", bridge], { stdio: "ignore" });
-      } catch {
-        /* already gone */
-      }
-    }
-    // Container filesystems an interrupted shutdown left mounted would make the rm fail.
-    const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(this.#dir));
-    for (const m of mounts.reverse()) spawnSync("umount", ["-l", m]);
+    await SecondDockerd.#removeNamespace();
     rmSync(this.#dir, { recursive: true, force: true });
   }
+
+  /**
+   * Ends every process in the namespace (dockerd gracefully first, then whatever is left, with
+   * its containerd's shims' children) and removes the namespace, its veth and its cgroups: safe
+   * on nothing, and what a crashed earlier run left is removed the same way.
+   */
+  static async #removeNamespace(): Promise<void> {
+    const ns = SecondDockerd.NAMESPACE;
+    const dockerd = netnsPids(ns).find((pid) => commandOf(pid).startsWith("dockerd "));
+    if (dockerd !== undefined) {
+      quietly(() => process.kill(dockerd, "SIGTERM"));
+      await waitFor("the second dockerd to stop", () => !existsSync(`/proc/${dockerd}`), 30_000).catch(() => undefined);
+    }
+    await waitFor(`the processes of namespace ${ns} to end`, () => {
+      const left = withDescendants(netnsPids(ns));
+      for (const pid of left) quietly(() => process.kill(pid, "SIGKILL"));
+      return left.length === 0;
+    }, 30_000);
+    quietly(() => ip("netns", "del", ns));
+    quietly(() => ip("link", "del", SecondDockerd.#HOST_LINK));
+    removeCgroups(ns);
+  }
 }
 
-/** Every rule of the filter and nat tables as `iptables-save` writes it, by table ("filter\t-A CHAIN ..."). */
-function iptablesRules(): Set<string> {
-  const rules = new Set<string>();
-  let table = "";
-  for (const line of execFileSync("iptables-save", ["-t", "filter"], { encoding: "utf8" }).concat(execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" })).split("\n")) {
-    if (line.startsWith("*")) table = line.slice(1);
-    else if (line.startsWith("-A ")) rules.add(`${table}\t${line}`);
+const commandOf = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
   }
-  return rules;
-}
+};
 
-/**
- * Inserts again each rule of `before` that is gone now, unless an interface it names is gone
- * too (its network was removed meanwhile). Docker's rules carry no quoted arguments.
- */
-function restoreIptablesRules(before: Set<string>): void {
-  const now = iptablesRules();
-  for (const rule of before) {
-    if (now.has(rule)) continue;
-    const [table, line] = rule.split("\t") as [string, string];
-    const [, chain, ...args] = line.split(" ");
-    const interfaces = args.filter((_, i) => args[i - 1] === "-i" || args[i - 1] === "-o");
-    if (!interfaces.every((name) => existsSync(`/sys/class/net/${name}`))) continue;
-    // Each chain Docker flushes ends in a catch-all RETURN that is still there: insert above it.
-    execFileSync("iptables", ["-t", table, "-I", chain!, "1", ...args]);
+/** `pids` and every process descended from one of them. */
+function withDescendants(pids: number[]): number[] {
+  const all = new Set(pids);
+  const parentOf = new Map<number, number>();
+  for (const p of readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)) {
+    try {
+      parentOf.set(p, Number(readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]));
+    } catch {
+      /* gone */
+    }
   }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, parent] of parentOf) {
+      if (!all.has(pid) && all.has(parent)) {
+        all.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...all];
 }
 
 /** A daemon config for Docker tests: a minute for a cluster to come up, as they share two cores. */

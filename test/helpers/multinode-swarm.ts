@@ -1,8 +1,8 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Docker from "dockerode";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
+import { ip, quietly, removeCgroups, spawnDockerdInNetns } from "./netns.ts";
 
 /**
  * A real multi-node Docker Swarm on this machine: one dockerd per swarm node, each in a
@@ -29,16 +29,6 @@ const NET = "10.233.0";
 const STATE = `/run/${PREFIX}`;
 const DATA = `/var/lib/${PREFIX}`;
 const SWARM_ADDR_POOL = "10.236.0.0/16";
-const CGROUP_CONTROLLERS = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"];
-
-const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
-const quietly = (f: () => unknown) => {
-  try {
-    f();
-  } catch {
-    /* already gone */
-  }
-};
 const processAlive = (pid: number) => existsSync(`/proc/${pid}`);
 const commandLine = (pid: number) => {
   try {
@@ -129,23 +119,11 @@ export class MultiNodeSwarm {
   /** Starts (or starts again, on the same data root: it rejoins the swarm by itself) the machine's dockerd. */
   #startEngine(m: SwarmMachine): void {
     mkdirSync(`${DATA}/n${m.index}`, { recursive: true });
-    const mounts = [
-      "mount -t tmpfs cgroup_root /sys/fs/cgroup",
-      ...CGROUP_CONTROLLERS.map((c) => `mkdir -p /sys/fs/cgroup/${c} && mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`),
-      "mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified",
-      "mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd",
-      "mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified",
-    ].join(" && ");
     const dockerd = [
-      "exec dockerd", `--data-root ${DATA}/n${m.index}`, `--exec-root ${STATE}/n${m.index}`, `--pidfile ${this.#pidFile(m)}`, `-H unix://${m.socket}`,
-      `--bip 10.234.${m.index}.1/24`, `--default-address-pool base=10.24${m.index}.0.0/16,size=24`, `--cgroup-parent /${m.name}`,
-    ].join(" ");
-    const child = spawn("ip", ["netns", "exec", m.name, "unshare", "--uts", "sh", "-c", `hostname ${m.name} && ${mounts} && ${dockerd} >>${STATE}/n${m.index}.log 2>&1`], {
-      detached: true,
-      stdio: "ignore",
-      env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: "1" },
-    });
-    child.unref();
+      `--data-root ${DATA}/n${m.index}`, `--exec-root ${STATE}/n${m.index}`, `--pidfile ${this.#pidFile(m)}`, `-H unix://${m.socket}`,
+      `--bip 10.234.${m.index}.1/24`, `--default-address-pool base=10.24${m.index}.0.0/16,size=24`,
+    ];
+    spawnDockerdInNetns(m.name, dockerd, `${STATE}/n${m.index}.log`, { hostname: m.name, env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: "1" } });
   }
 
   async #untilAnswers(m: SwarmMachine): Promise<void> {
@@ -267,7 +245,7 @@ export class MultiNodeSwarm {
     for (const i of indices) {
       quietly(() => ip("netns", "del", `${PREFIX}-n${i}`));
       rmSync(`/etc/netns/${PREFIX}-n${i}`, { recursive: true, force: true });
-      for (const c of [...CGROUP_CONTROLLERS, "systemd"]) removeCgroup(`/sys/fs/cgroup/${c}/${PREFIX}-n${i}`);
+      removeCgroups(`${PREFIX}-n${i}`);
     }
     quietly(() => ip("netns", "del", `${PREFIX}-sw`));
     quietly(() => ip("link", "del", `${PREFIX}-host`));
@@ -321,10 +299,4 @@ function machineProcesses(i: number): number[] {
 
 function killMachine(i: number, signal: NodeJS.Signals): void {
   for (const pid of machineProcesses(i)) quietly(() => process.kill(pid, signal));
-}
-
-function removeCgroup(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroup(join(dir, entry.name));
-  quietly(() => rmdirSync(dir));
 }

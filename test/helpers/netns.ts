@@ -1,0 +1,67 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * Test engines in network namespaces of their own. A dockerd in this machine's own namespace
+ * shares iptables with the main engine, and flushes the main engine's DOCKER and
+ * DOCKER-ISOLATION chains as it starts: another test file's clusters would lose their isolation
+ * and published ports. In its own namespace an engine's iptables, bridges and routes are its
+ * own, as on another machine.
+ */
+
+export const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+
+export const quietly = (f: () => unknown) => {
+  try {
+    f();
+  } catch {
+    /* already gone */
+  }
+};
+
+/** The cgroup v1 hierarchies an engine in a namespace mounts again (`ip netns exec` remounts /sys). */
+export const CGROUP_CONTROLLERS = ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"];
+
+const CGROUP_MOUNTS = [
+  "mount -t tmpfs cgroup_root /sys/fs/cgroup",
+  ...CGROUP_CONTROLLERS.map((c) => `mkdir -p /sys/fs/cgroup/${c} && mount -t cgroup -o ${c} cgroup /sys/fs/cgroup/${c}`),
+  "mkdir -p /sys/fs/cgroup/systemd /sys/fs/cgroup/unified",
+  "mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd",
+  "mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified",
+].join(" && ");
+
+/**
+ * Starts `exec dockerd ARGS` in network namespace `ns`, with the cgroup hierarchies mounted
+ * again first and `--cgroup-parent /NS` (remove it with `removeCgroups(ns)`), its output
+ * appended to `logFile`. `hostname`: a UTS namespace of its own with that name too.
+ */
+export function spawnDockerdInNetns(ns: string, dockerdArgs: string[], logFile: string, options: { hostname?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  const uts = options.hostname === undefined ? [] : ["unshare", "--uts"];
+  const setHostname = options.hostname === undefined ? "" : `hostname ${options.hostname} && `;
+  const dockerd = ["exec dockerd", ...dockerdArgs, `--cgroup-parent /${ns}`].join(" ");
+  const child = spawn("ip", ["netns", "exec", ns, ...uts, "sh", "-c", `${setHostname}${CGROUP_MOUNTS} && ${dockerd} >>${logFile} 2>&1`], {
+    detached: true,
+    stdio: "ignore",
+    env: options.env ?? process.env,
+  });
+  child.unref();
+  return child;
+}
+
+/** Removes the cgroups an engine started by spawnDockerdInNetns(ns) made, in every hierarchy. */
+export function removeCgroups(ns: string): void {
+  for (const c of [...CGROUP_CONTROLLERS, "systemd"]) removeCgroup(`/sys/fs/cgroup/${c}/${ns}`);
+}
+
+function removeCgroup(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroup(join(dir, entry.name));
+  quietly(() => rmdirSync(dir));
+}
+
+/** The processes in network namespace `ns` (none when it does not exist). */
+export function netnsPids(ns: string): number[] {
+  const out = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" });
+  return out.status === 0 ? out.stdout.split("\n").filter((l) => /^\d+$/.test(l.trim())).map(Number) : [];
+}
