@@ -107,7 +107,7 @@ try {
   const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
   const console_tabs = await closeTabs();
   console.log(`clusters ready: ${ready.free}; clients: ${CLIENTS}; applies: ${APPLIES}`);
-  if (console_tabs) console.log(`console tabs open: ${console_tabs["tabs"]}; change messages heard: ${console_tabs["changes"]}; page refreshes made: ${console_tabs["refreshes"]}; errors: ${console_tabs["errors"]}`);
+  if (console_tabs) console.log(`console tabs open: ${console_tabs["tabs"]}; change messages heard: ${console_tabs["changes"]}; page updates: ${console_tabs["refreshes"]} (${console_tabs["refetches"]} of them refetched); errors: ${console_tabs["errors"]}; the tabs' own CPU: ${console_tabs["cpu_ms"]} ms`);
   console.log(`baseline GET /api/health: ${round(baseline.per_s, 0)}/s p50 ${round(baseline.p50)} ms p99 ${round(baseline.p99)} ms`);
   console.log(`apply: ${round(apply.per_s, 0)}/s p50 ${round(apply.p50)} ms p99 ${round(apply.p99)} ms`);
   console.log(`release: ${round(release.per_s, 0)}/s p50 ${round(release.p50)} ms p99 ${round(release.p99)} ms`);
@@ -122,7 +122,7 @@ try {
       release_p99_ms: round(release.p99),
       max_clusters_per_user: MAX_PER_USER,
       console_tabs: CONSOLE_TABS,
-      ...(console_tabs && { console_refreshes: console_tabs["refreshes"] }),
+      ...(console_tabs && { console_refreshes: console_tabs["refreshes"], console_refetches: console_tabs["refetches"], console_tabs_cpu_ms: console_tabs["cpu_ms"] }),
       event_streams: EVENT_STREAMS,
       ...(EVENT_STREAMS > 0 && { event_stream_bytes: streams.reduce((n, s) => n + s.bytes(), 0) }),
       load_avg_1m: round(loadavg()[0]!),

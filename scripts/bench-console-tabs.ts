@@ -2,9 +2,12 @@
  * Console tabs for bench:apply (BENCH_CONSOLE_TABS=N or --console-tabs N): N browser tabs on
  * the overview, in a process of their own so that their work is not the load driver's. Each
  * does what src/console/assets/console.js does in a browser: loads the page and its assets,
- * holds the live feed (SSE) open, and on every "change" refetches the page's main part and the
- * chart's data, one refresh in flight at a time. On SIGTERM prints one JSON line: the tabs'
- * refreshes and change messages, then exits.
+ * holds the live feed (SSE) open following the overview, and on every "change" takes the fresh
+ * overview the message carries (parsing it, as the browser does), or refetches the page's main
+ * part when the message carries none, one refresh in flight at a time. On SIGTERM prints one
+ * JSON line: the change messages, the updates made (refreshes), how many of them needed a
+ * request (refetches), and the CPU time the tabs used once open (on the machine the daemon
+ * shares), then exits.
  */
 import { request, Agent } from "node:http";
 
@@ -12,6 +15,7 @@ const url = process.argv[2]!;
 const tabs = Number(process.argv[3] ?? 10);
 const agent = new Agent({ keepAlive: true });
 let refreshes = 0;
+let refetches = 0;
 let changes = 0;
 let errors = 0;
 
@@ -38,7 +42,7 @@ async function openTab(): Promise<void> {
   const page = await get("/", { accept: "text/html" });
   const cookie = String(page.headers["set-cookie"] ?? "").split(";")[0]!;
   const headers = { cookie };
-  await Promise.all(["/console/assets/console.css", "/console/assets/uPlot.min.css", "/console/assets/uPlot.iife.min.js", "/console/assets/console.js", "/console/chart.json"].map((p) => get(p, headers)));
+  await Promise.all(["/console/assets/console.css", "/console/assets/uPlot.min.css", "/console/assets/uPlot.iife.min.js", "/console/assets/console.js"].map((p) => get(p, headers)));
   let inFlight = false;
   let again = false;
   const refresh = async (): Promise<void> => {
@@ -49,7 +53,7 @@ async function openTab(): Promise<void> {
     inFlight = true;
     try {
       await get("/", { ...headers, "x-console-fragment": "main" });
-      await get("/console/chart.json", headers);
+      refetches++;
       refreshes++;
     } catch {
       errors++;
@@ -61,23 +65,26 @@ async function openTab(): Promise<void> {
     }
   };
   let buffered = "";
-  await get("/console/live", { ...headers, accept: "text/event-stream" }, (chunk) => {
+  await get("/console/live?view=overview", { ...headers, accept: "text/event-stream" }, (chunk) => {
     buffered += chunk;
     let end: number;
     while ((end = buffered.indexOf("\n\n")) >= 0) {
       const message = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
-      if (message.includes("event: change")) {
-        changes++;
-        void refresh();
-      }
+      if (!message.includes("event: change")) continue;
+      changes++;
+      const data = JSON.parse(/^data: (.*)$/m.exec(message)?.[1] ?? "{}");
+      if (typeof data.view?.main === "string") refreshes++;
+      else void refresh();
     }
   });
 }
 
 await Promise.all(Array.from({ length: tabs }, openTab));
+const cpuAtReady = process.cpuUsage();
 process.stdout.write(JSON.stringify({ ready: tabs }) + "\n");
 process.on("SIGTERM", () => {
-  process.stdout.write(JSON.stringify({ tabs, changes, refreshes, errors }) + "\n");
+  const cpu = process.cpuUsage(cpuAtReady);
+  process.stdout.write(JSON.stringify({ tabs, changes, refreshes, refetches, errors, cpu_ms: Math.round((cpu.user + cpu.system) / 1000) }) + "\n");
   process.exit(0);
 });

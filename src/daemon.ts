@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import type { AppEnv, Services } from "./api/env.ts";
 import { createApp, type AppOptions } from "./app.ts";
+import { consoleLiveViews } from "./console/console-app.tsx";
 import { LiveHub } from "./console/live-hub.ts";
 import { PoolHistory } from "./console/pool-history.ts";
 import { SessionStore } from "./console/sessions.ts";
@@ -220,7 +221,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
     consoleParts = {
       sessions: new SessionStore({ idleMs: config.console.session_idle_s * 1000, absoluteMs: config.console.session_max_s * 1000, now: consoleClock }),
       history,
-      live: new LiveHub({ source: events, onFlush: () => history.record(Date.now(), store.stats().clusters.free) }),
+      live: new LiveHub({ source: events, ...consoleLiveViews({ store, history, now: consoleClock }) }),
       now: consoleClock,
     };
   }

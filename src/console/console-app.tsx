@@ -8,11 +8,13 @@ import type { KeyMatcher } from "../api/auth.ts";
 import { parseStrictJson } from "../api/strict-json.ts";
 import { ChainpoolError, httpStatus } from "../core/errors.ts";
 import type { Cluster } from "../core/types.ts";
+import type { PoolStore } from "../store/pool-store.ts";
 import { CONSOLE_ASSETS } from "./assets/embedded.generated.ts";
 import type { ConsoleEnv } from "./env.ts";
 import { clearSessionCookie, requireSession, sameOrigin, sessionOf, setSessionCookie } from "./guard.ts";
-import type { LiveHub } from "./live-hub.ts";
+import type { LiveHub, LiveHubOptions } from "./live-hub.ts";
 import { readChain } from "./node-reader.ts";
+import { overviewData } from "./overview-data.ts";
 import type { PoolHistory } from "./pool-history.ts";
 import type { SessionStore } from "./sessions.ts";
 import { ClusterPage } from "./views/cluster.tsx";
@@ -20,7 +22,7 @@ import { ActiveTable, CLUSTER_STATES, CLUSTER_VIEWS, ClusterFilterForm, clusterA
 import { HostConfirm, HostForm, hostActions, HostsTable, type HostFormValues, type HostRow } from "./views/hosts.tsx";
 import { EventsPage } from "./views/events.tsx";
 import { Layout, MainBody, type NavId } from "./views/layout.tsx";
-import { Overview, type OverviewData } from "./views/overview.tsx";
+import { Overview } from "./views/overview.tsx";
 import { SignInPage } from "./views/sign-in.tsx";
 
 export interface ConsoleOptions {
@@ -89,7 +91,7 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
 
   const guarded = requireSession(keys, sessions);
   app.use("/", guarded);
-  for (const path of ["/hosts", "/hosts/*", "/clusters", "/clusters/*", "/events", "/sign-out", "/console/live", "/console/chart.json"]) app.use(path, guarded);
+  for (const path of ["/hosts", "/hosts/*", "/clusters", "/clusters/*", "/events", "/sign-out", "/console/live"]) app.use(path, guarded);
 
   app.post("/sign-out", (c) => {
     sessions.delete(c.var.session.id);
@@ -99,14 +101,14 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
 
   // ------------------------------------------------------------------ page plumbing
   /** A whole page, or (x-console-fragment: main, the live refresh) its main part only. */
-  const page = (c: Context<ConsoleEnv>, p: { title: string; nav: NavId; live: boolean; body: JSX.Element; status?: 200 | 400 | 404 | 409 }) => {
+  const page = (c: Context<ConsoleEnv>, p: { title: string; nav: NavId; live: boolean; liveView?: string; body: JSX.Element; status?: 200 | 400 | 404 | 409 }) => {
     const session = c.var.session;
     const flash = session.flash;
     session.flash = undefined;
     if (c.req.header("x-console-fragment") === "main") {
       return html(c, <MainBody title={p.title} flash={flash}>{p.body}</MainBody>, p.status, false);
     }
-    return html(c, <Layout title={p.title} nav={p.nav} csrf={session.csrf} signOut={!keys.open} live={p.live} flash={flash}>{p.body}</Layout>, p.status);
+    return html(c, <Layout title={p.title} nav={p.nav} csrf={session.csrf} signOut={!keys.open} live={p.live} liveView={p.liveView} flash={flash}>{p.body}</Layout>, p.status);
   };
   const done = (c: Context<ConsoleEnv>, to: string, text: string, kind: "ok" | "error" = "ok") => {
     c.var.session.flash = { kind, text };
@@ -123,82 +125,30 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
     }
   };
 
-  /**
-   * The overview's and the chart's numbers, computed once per live message and shared by every
-   * tab: a message reaches ten tabs at once and all ten ask. A message announces only changes
-   * committed before it went out, so numbers computed after it show them all. Only while tabs
-   * follow the feed (otherwise no message ever says the numbers are old), and at most a few
-   * seconds old (time moves the chart and "released today" on its own). A page loaded whole
-   * always gets fresh numbers.
-   */
-  const snapshots = new Map<string, { flush: number; at: number; value: unknown }>();
-  const shared = <T,>(c: Context<ConsoleEnv>, name: string, compute: () => T): T => {
-    const live = options.live;
-    if (live.clients === 0 || (name === "overview" && c.req.header("x-console-fragment") !== "main")) return compute();
-    const t = Date.now();
-    const hit = snapshots.get(name);
-    if (hit && hit.flush === live.flushes && t - hit.at < 5000) return hit.value as T;
-    const value = compute();
-    snapshots.set(name, { flush: live.flushes, at: t, value });
-    return value;
-  };
-
   // ------------------------------------------------------------------ overview
-  app.get("/", (c) => {
-    const data = shared(c, "overview", () => overviewData(c));
-    return page(c, { title: "Overview", nav: "overview", live: true, body: <Overview data={data} /> });
-  });
-
-  const overviewData = (c: Context<ConsoleEnv>): OverviewData => {
-    const { store } = c.var.services;
-    const stats = store.stats();
-    const byHost = store.clusterCountsByHost();
-    const hosts = store.listHosts();
-    const t = now();
-    const dayStart = new Date(t);
-    dayStart.setUTCHours(0, 0, 0, 0);
-    const empty = { held: 0, failed: 0, creating: 0, free: 0, other: 0, total: 0 };
-    const hostCounts = hosts.map((host) => ({ host, counts: byHost.get(host.id) ?? empty }));
-    const applies = store.appliesPerMinute(new Date(t - 3600_000).toISOString());
-    const data: OverviewData = {
-      tiles: {
-        free: stats.clusters.free,
-        inUse: stats.clusters.in_use,
-        creating: hostCounts.reduce((n, h) => n + h.counts.creating, 0),
-        failing: hostCounts.reduce((n, h) => n + h.counts.failed, 0),
-        releasedToday: store.releasedSince(dayStart.toISOString()),
-      },
-      hosts: hostCounts,
-      byType: stats.clusters.by_type,
-      appliesLastHour: Object.values(applies).reduce((a, b) => a + b, 0),
-    };
-    history.record(t, stats.clusters.free);
-    return data;
-  };
-
-  app.get("/console/chart.json", (c) =>
-    c.json(
-      shared(c, "chart", () => {
-        const { store } = c.var.services;
-        const t = now();
-        history.record(t, store.stats().clusters.free);
-        const series = history.series(t);
-        const applies = store.appliesPerMinute(new Date((series.t[0] ?? 0) * 1000).toISOString());
-        const minuteKey = (s: number) => new Date(s * 1000).toISOString().slice(0, 16);
-        return { t: series.t, free: series.free, applies: series.t.map((s) => applies[minuteKey(s)] ?? 0) };
-      }),
-    ),
-  );
+  app.get("/", (c) => page(c, { title: "Overview", nav: "overview", live: true, liveView: "overview", body: <Overview data={overviewData(c.var.services.store, history, now())} /> }));
 
   // ------------------------------------------------------------------ live
-  app.get("/console/live", (c) =>
-    streamSSE(c, async (stream) => {
+  /**
+   * The tab's feed: a "change" message at most once a second while the pool changes. A tab
+   * following a view the hub renders (`?view=overview`) gets that view's fresh content in the
+   * message and needs no request of its own; any other refetches its page. A message goes out
+   * only while the tab's session holds (and keeps it alive, as the refetch it saves would); the
+   * stream ends when it does not, and the page, refused a new one, signs in again.
+   */
+  app.get("/console/live", (c) => {
+    const sessionId = c.var.session.id;
+    const view = c.req.query("view");
+    return streamSSE(c, async (stream) => {
       let wake: () => void = () => {};
       let ended = false;
-      const queue: number[] = [];
+      let changes = 0;
+      let content: string | undefined;
       const disconnect = live.connect({
-        send: ({ changes }) => {
-          queue.push(changes);
+        view: view !== undefined && live.renders(view) ? view : undefined,
+        send: (message) => {
+          changes += message.changes;
+          content = message.content;
           wake();
         },
         end: () => {
@@ -215,18 +165,23 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
             setTimeout(resolve, (options.keepAliveS ?? 20) * 1000).unref?.();
           });
           if (stream.aborted || stream.closed || ended) break;
-          if (queue.length === 0) {
+          if (changes === 0) {
             await stream.write(": keep-alive\n\n");
             continue;
           }
-          const changes = queue.splice(0).reduce((a, b) => a + b, 0);
-          await stream.writeSSE({ event: "change", data: JSON.stringify({ changes }) });
+          // As the refetch it saves would: the session must hold, and using it keeps it alive.
+          if (!sessions.get(sessionId)) break;
+          // The content is JSON text already, rendered once for every tab on the view.
+          const data = content === undefined ? `{"changes":${changes}}` : `{"changes":${changes},"view":${content}}`;
+          changes = 0;
+          content = undefined;
+          await stream.writeSSE({ event: "change", data });
         }
       } finally {
         disconnect();
       }
-    }),
-  );
+    });
+  });
 
   // ------------------------------------------------------------------ hosts
   const hostRows = (c: Context<ConsoleEnv>): HostRow[] => {
@@ -454,4 +409,32 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCode
 
 async function html(c: Context, element: JSX.Element, status: 200 | 400 | 401 | 404 | 409 = 200, doctype = true) {
   return c.html(`${doctype ? "<!doctype html>" : ""}${await element.toString()}`, status);
+}
+
+/**
+ * The views the live feed renders for the tabs that follow them (LiveHub `views`), once per
+ * message for all of them: the overview's main part (tiles, chart series, bars, counts) as the
+ * live refresh would fetch it, so ten tabs on the overview cost one render a second and no
+ * request. `onFlush` keeps the chart's history sampled at each message when no tab is there.
+ */
+export function consoleLiveViews(deps: { store: PoolStore; history: PoolHistory; now?: () => number }): Pick<LiveHubOptions, "views" | "onFlush"> {
+  const now = deps.now ?? Date.now;
+  return {
+    views: {
+      overview: () => {
+        const element = (
+          <MainBody title="Overview">
+            <Overview data={overviewData(deps.store, deps.history, now())} />
+          </MainBody>
+        );
+        // Its parts are synchronous components, so it renders to a string at once (an async one would answer a promise).
+        const main: unknown = (element as { toString(): unknown }).toString();
+        if (typeof main !== "string" && !(main instanceof String)) throw new Error("the overview must render synchronously");
+        return JSON.stringify({ main: String(main) });
+      },
+    },
+    onFlush: (rendered) => {
+      if (!rendered.has("overview")) deps.history.record(now(), deps.store.countFree());
+    },
+  };
 }

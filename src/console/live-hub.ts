@@ -1,8 +1,10 @@
 /**
  * The console's one subscription to the daemon's change feed, shared by every open tab:
- * however many tabs are open, the daemon's feed has one listener here (none while no tab is open), and a burst of changes
- * reaches each tab as one "change" message per interval, not one per change. Each tab then
- * refetches what it shows (server-rendered, so the page and a refresh never disagree).
+ * however many tabs are open, the daemon's feed has one listener here (none while no tab is
+ * open), and a burst of changes reaches each tab as one "change" message per interval, not one
+ * per change. A tab on a view the hub renders gets that view's fresh content in the message,
+ * rendered once for every tab on it; any other tab refetches what it shows. Either way the
+ * content is server-rendered, so the page and a refresh never disagree.
  */
 
 /** Where changes come from: the daemon's event feed (services/event-feed.ts); `onClose` when it ends (the daemon stopping). */
@@ -14,13 +16,28 @@ export interface LiveHubOptions {
   source: ChangeSource;
   /** Shortest time between two messages to the tabs (default 1 s: a change still shows within 2 s); changes within it are sent as one. */
   minIntervalMs?: number;
-  /** Called once per message sent (the console samples the pool's size for its chart there). */
-  onFlush?: () => void;
+  /**
+   * Views tabs may follow, each rendering its fresh content as JSON text: called once per
+   * message for all the tabs on it, and not at all while no tab is. One that throws sends
+   * those tabs the bare message (they refetch).
+   */
+  views?: Record<string, () => string>;
+  /** Called once per message sent, with the views rendered for it (the console samples the pool's size for its chart there). */
+  onFlush?: (rendered: ReadonlySet<string>) => void;
+}
+
+export interface LiveMessage {
+  /** Events since the last message. */
+  changes: number;
+  /** The fresh content of the view the tab follows (JSON text), when it follows one and it rendered. */
+  content?: string;
 }
 
 export interface LiveClient {
-  /** Something changed (`changes` events since the last message). */
-  send(message: { changes: number }): void;
+  /** The view it follows, one of the hub's `views`, if any. */
+  readonly view?: string | undefined;
+  /** Something changed. */
+  send(message: LiveMessage): void;
   /** The feed ended: the tab's stream should close (the browser reconnects to whoever serves next). */
   end(): void;
 }
@@ -28,18 +45,19 @@ export interface LiveClient {
 export class LiveHub {
   readonly #clients = new Set<LiveClient>();
   readonly #minIntervalMs: number;
-  readonly #onFlush: (() => void) | undefined;
+  readonly #onFlush: ((rendered: ReadonlySet<string>) => void) | undefined;
+  readonly #views: Record<string, () => string>;
   readonly #source: ChangeSource;
   /** Set while at least one tab is open: no tab, no listener on the feed. */
   #unsubscribe: (() => void) | undefined;
   #pending = 0;
-  #flushes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(options: LiveHubOptions) {
     this.#minIntervalMs = options.minIntervalMs ?? 1000;
     this.#onFlush = options.onFlush;
+    this.#views = options.views ?? {};
     this.#source = options.source;
   }
 
@@ -68,13 +86,9 @@ export class LiveHub {
     return this.#clients.size;
   }
 
-  /**
-   * How many messages went to the tabs so far. Everything a message announces was committed
-   * before it went out, so numbers computed after message N show all of it: the tabs that
-   * refresh on message N can share one computation (console-app.tsx does).
-   */
-  get flushes(): number {
-    return this.#flushes;
+  /** Whether `view` is one the hub renders for the tabs that follow it. */
+  renders(view: string): boolean {
+    return Object.hasOwn(this.#views, view);
   }
 
   #changed(): void {
@@ -89,13 +103,27 @@ export class LiveHub {
     const changes = this.#pending;
     this.#pending = 0;
     if (changes === 0 || this.#closed) return;
-    this.#flushes++;
-    try {
-      this.#onFlush?.();
-    } catch {
-      // The chart's sample is a nicety; a failed one (database closing) must not stop the tabs' messages.
+    // Everything this message announces was committed before now, so content rendered now shows all of it.
+    const contents = new Map<string, string>();
+    const tried = new Set<string>();
+    for (const { view } of this.#clients) {
+      if (view === undefined || tried.has(view) || !this.renders(view)) continue;
+      tried.add(view);
+      try {
+        contents.set(view, this.#views[view]!());
+      } catch {
+        // Those tabs get the bare message and refetch: a failed render (database closing) must not stop the messages.
+      }
     }
-    for (const client of this.#clients) client.send({ changes });
+    try {
+      this.#onFlush?.(new Set(contents.keys()));
+    } catch {
+      // The chart's sample is a nicety; a failed one must not stop the tabs' messages.
+    }
+    for (const client of this.#clients) {
+      const content = client.view === undefined ? undefined : contents.get(client.view);
+      client.send(content === undefined ? { changes } : { changes, content });
+    }
   }
 
   /** Idempotent: stops listening to the feed and drops the tabs. */

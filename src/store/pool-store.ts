@@ -16,8 +16,12 @@ import { EventLog } from "./event-log.ts";
 import { migrate } from "./migrations.ts";
 import type { SqlDatabase, SqlValue } from "./sql.ts";
 
-/** Filters accepted by cluster listings; every key is optional and exact. */
-/** One host's clusters by what they are doing (PoolStore.clusterCountsByHost). */
+/**
+ * One host's clusters by what they are doing (PoolStore.clusterCountsByHost), split for the
+ * console's capacity bars, every cluster in one part: held by a user; failed (free, health
+ * FAIL); creating (free, being made or remade); free (ready to hand out); other (stopped, or
+ * on their way out).
+ */
 export interface HostClusterCounts {
   held: number;
   failed: number;
@@ -27,6 +31,7 @@ export interface HostClusterCounts {
   total: number;
 }
 
+/** Filters accepted by cluster listings; every key is optional and exact. */
 export interface ClusterFilter {
   consensus_plugin?: string;
   consensus_mode?: string;
@@ -865,11 +870,7 @@ export class PoolStore {
     return Object.fromEntries(rows.map((r) => [r.k, r.n]));
   }
 
-  /**
-   * Each host's clusters split for the console's capacity bars, every cluster in one part:
-   * held by a user; failed (free, health FAIL); creating (free, being made or remade); free
-   * (ready to hand out); other (stopped, or on their way out).
-   */
+  /** Every host's clusters by what they are doing (see HostClusterCounts): one grouped scan. */
   clusterCountsByHost(): Map<string, HostClusterCounts> {
     const rows = this.db
       .prepare(
@@ -885,6 +886,15 @@ export class PoolStore {
     return new Map(rows.map(({ host_id, ...counts }) => [host_id, { ...counts, other: counts.total - counts.held - counts.failed - counts.creating - counts.free }]));
   }
 
+  /** Clusters by consensus type ("plugin/mode/size"), as stats() has them, from the clusters_free index alone. */
+  clusterCountsByType(): Record<string, number> {
+    const rows = this.db
+      .prepare("SELECT consensus_plugin, consensus_mode, size, COUNT(*) AS n FROM clusters GROUP BY consensus_plugin, consensus_mode, size")
+      .all<{ consensus_plugin: string; consensus_mode: string; size: number; n: number }>();
+    return Object.fromEntries(rows.map((r) => [`${r.consensus_plugin}/${r.consensus_mode}/${r.size}`, r.n]));
+  }
+
+
   /** How many releases happened at or after `since` (ISO time). */
   releasedSince(since: string): number {
     return this.db.prepare("SELECT COUNT(*) AS n FROM releases WHERE release_ts >= ?").get<{ n: number }>([since])!.n;
@@ -893,6 +903,17 @@ export class PoolStore {
   /** Clusters with an op owed (the partial index clusters_op answers it). */
   countPendingOps(): number {
     return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE op IS NOT NULL").get<{ n: number }>()!.n;
+  }
+
+  /** Free clusters (unheld, running, healthy, no op owed), as stats() counts them, through the clusters_free and op indexes alone. */
+  countFree(): number {
+    const ready = this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE status = 'running' AND health = 'OK' AND user_id = ''").get<{ n: number }>()!.n;
+    return ready - this.#countReadyOwingOp();
+  }
+
+  /** Unheld running healthy clusters that owe an op (not free): through the op index, the backlog alone. */
+  #countReadyOwingOp(): number {
+    return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE op IS NOT NULL AND +status = 'running' AND +health = 'OK' AND +user_id = ''").get<{ n: number }>()!.n;
   }
 
   /** Clusters counted by state, host name and consensus type, for metrics: one grouped scan. */
@@ -939,7 +960,7 @@ export class PoolStore {
       } else if (r.status === "running" && r.health === "OK") clusters.free += r.n;
     }
     // Free also means no op owed: those that owe one are counted through the op index (the backlog alone).
-    clusters.free -= count("SELECT COUNT(*) AS n FROM clusters WHERE op IS NOT NULL AND +status = 'running' AND +health = 'OK' AND +user_id = ''");
+    clusters.free -= this.#countReadyOwingOp();
     return {
       hosts: {
         total: count("SELECT COUNT(*) AS n FROM hosts"),

@@ -99,10 +99,14 @@ describe("console in a real browser", { skip: "skip" in found ? found.skip : fal
     await page.waitForSelector("#live-status:text('Live')");
     const before = navigations;
     await tileBecomes("free", "2");
+    const overviewFetches = () => requests.filter((u) => new URL(u).pathname === "/").length;
+    const fetchedBefore = overviewFetches();
     const cluster = await v2("action=apply&user_id=alice");
     const ms = await tileBecomes("inUse", "1");
     t.diagnostic(`apply -> in-use tile shows 1 after ${ms} ms (the issue asks within 2,000 ms)`);
     assert.equal(navigations, before, "the page was never reloaded");
+    assert.equal(overviewFetches(), fetchedBefore, "the fresh overview came in the live message: no refetch");
+    assert.ok(requests.some((u) => u.endsWith("/console/live?view=overview")), "the overview follows its view on the feed");
     assert.equal(await tile("free"), "1");
     // The chart drew (uPlot, served by the daemon).
     await page.waitForSelector("#pool-chart .uplot");

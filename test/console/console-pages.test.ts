@@ -203,38 +203,51 @@ describe("console live feed", () => {
     }
   });
 
-  it("every refresh after a change message shows that change, though tabs share one computation per message", async () => {
+  it("tabs on the overview get it in each message, showing the change it announced, as a refetch would", async () => {
     const t = createTestDaemon();
     const server = await listen(t.daemon.app);
     await t.addMemoryHost({ name: "m1", capacity: 4, ready: 4 });
-    const res = await fetch(`${server.url}/console/live`, { headers: { accept: "text/event-stream" } });
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = "";
-    const messages = () => (text.match(/event: change/g) ?? []).length;
-    const readUntil = async (pattern: () => boolean) => {
-      while (!pattern()) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended: ${text}`);
-        text += decoder.decode(value);
-      }
-    };
-    const inUseTile = async () => {
-      const html = await (await fetch(`${server.url}/`, { headers: { "x-console-fragment": "main" } })).text();
-      return Number(/data-testid="tile-inUse"><span class="tile-n">(\d+)</.exec(html)![1]);
-    };
+    const tabs = await Promise.all(
+      [0, 1].map(async () => {
+        const res = await fetch(`${server.url}/console/live?view=overview`, { headers: { accept: "text/event-stream" } });
+        const reader = res.body!.getReader();
+        const decoder = new TextDecoder();
+        let text = "";
+        return {
+          reader,
+          hello: () => text.includes("event: hello"),
+          /** The data of each change message heard so far. */
+          messages: () => [...text.matchAll(/event: change\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!)),
+          async readUntil(pattern: () => boolean) {
+            while (!pattern()) {
+              const { value, done } = await reader.read();
+              if (done) throw new Error(`stream ended: ${text}`);
+              text += decoder.decode(value);
+            }
+          },
+        };
+      }),
+    );
+    const inUseTile = (html: string) => Number(/data-testid="tile-inUse"><span class="tile-n">(\d+)</.exec(html)![1]);
     try {
-      await readUntil(() => text.includes("event: hello"));
+      for (const tab of tabs) await tab.readUntil(tab.hello);
       for (let n = 1; n <= 3; n++) {
-        const seen = messages();
+        const seen = tabs.map((tab) => tab.messages().length);
         await t.call("GET", `/v2/cluster_op?action=apply&user_id=user${n}`);
-        await readUntil(() => messages() > seen);
-        // Two tabs refresh on the same message: both see the apply it announced.
-        assert.equal(await inUseTile(), n);
-        assert.equal(await inUseTile(), n);
+        for (const [i, tab] of tabs.entries()) await tab.readUntil(() => tab.messages().length > seen[i]!);
+        const fetched = await (await fetch(`${server.url}/`, { headers: { "x-console-fragment": "main" } })).text();
+        assert.equal(inUseTile(fetched), n);
+        for (const tab of tabs) {
+          const { main } = tab.messages().at(-1)!.view;
+          assert.match(main, /^<h1>Overview<\/h1>/);
+          assert.equal(inUseTile(main), n, "the message shows the apply it announced");
+          const series = JSON.parse(/id="pool-chart"[^>]*data-series="([^"]*)"/.exec(main)![1]!.replaceAll("&quot;", '"'));
+          assert.equal(series.t.length, 60, "the chart's hour rides along");
+          assert.equal(series.free.at(-1), 4 - n);
+        }
       }
     } finally {
-      await reader.cancel();
+      for (const tab of tabs) await tab.reader.cancel();
       await server.close();
       await t.close();
     }

@@ -131,6 +131,41 @@ describe("console sign-in and sessions (operator keys configured)", () => {
     assert.equal((await b.request("GET", "/console/live")).status, 401, "the live feed refuses the expired session too");
   });
 
+  it("a live feed carries content only while its session holds: then it closes, and a new one is refused", async () => {
+    const b = new Browser(t);
+    await b.signIn();
+    // In-process, nothing else holds the event loop open while the stream waits on the hub's (unref'd) timer.
+    const keep = setInterval(() => {}, 1000);
+    const res = await t.daemon.app.request(`${ORIGIN}/console/live?view=overview`, { headers: { cookie: b.cookie, accept: "text/event-stream" } });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    /** Reads until `seen(text)`; false if the stream ends first. */
+    const readUntil = async (seen: (all: string) => boolean) => {
+      while (!seen(text)) {
+        const { value, done } = await reader.read();
+        if (done) return false;
+        text += decoder.decode(value);
+      }
+      return true;
+    };
+    try {
+      assert.ok(await readUntil((all) => all.includes("event: hello")));
+      await t.addMemoryHost({ name: "m1", ready: 1 });
+      assert.ok(await readUntil((all) => /event: change\ndata: \{"changes":\d+,"view":\{"main":/.test(all)), "while the session holds, the overview comes in the message");
+      const heard = text.length;
+      now += 600_000; // idle past session_idle_s
+      await t.addMemoryHost({ name: "m2", ready: 1 });
+      assert.equal(await readUntil((all) => all.slice(heard).includes("event: change")), false, "the stream ends");
+      assert.equal(text.slice(heard), "", "with nothing more sent");
+      assert.equal((await b.request("GET", "/console/live?view=overview")).status, 401, "and the browser's reconnect is refused");
+    } finally {
+      clearInterval(keep);
+      await reader.cancel().catch(() => undefined);
+    }
+  });
+
   it("signs out: the session is gone on the daemon, not only in the browser", async () => {
     const b = new Browser(t);
     await b.signIn();

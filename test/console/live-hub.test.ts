@@ -26,18 +26,31 @@ function fakeFeed() {
   };
 }
 
-function tab() {
+function tab(view?: string) {
   const messages: number[] = [];
+  const contents: Array<string | undefined> = [];
   let ended = 0;
   let heard: () => void = () => {};
   const client: LiveClient = {
-    send: ({ changes }) => {
+    view,
+    send: ({ changes, content }) => {
       messages.push(changes);
+      contents.push(content);
       heard();
     },
     end: () => void ended++,
   };
-  return { client, messages, ended: () => ended, next: () => new Promise<void>((r) => (heard = r)) };
+  return { client, messages, contents, ended: () => ended, next: () => new Promise<void>((r) => (heard = r)) };
+}
+
+/** Awaits `p` with the event loop held open: the hub's timer is unref'd (it must not keep a stopping daemon alive). */
+async function held<T>(p: Promise<T>): Promise<T> {
+  const keep = setInterval(() => {}, 1000);
+  try {
+    return await p;
+  } finally {
+    clearInterval(keep);
+  }
 }
 
 describe("LiveHub", () => {
@@ -62,9 +75,65 @@ describe("LiveHub", () => {
     for (const t of tabs) hub.connect(t.client);
     const heard = Promise.all(tabs.map((t) => t.next()));
     feed.emit(5);
-    await heard;
+    await held(heard);
     for (const t of tabs) assert.deepEqual(t.messages, [5]);
     assert.equal(flushes, 1, "one flush for all tabs");
+    hub.close();
+  });
+
+  it("renders a view once per message for every tab on it, and never while no tab follows it", async () => {
+    const feed = fakeFeed();
+    const renders = { overview: 0, other: 0 };
+    const flushed: string[][] = [];
+    const hub = new LiveHub({
+      source: feed.source,
+      minIntervalMs: 0,
+      views: { overview: () => `{"n":${++renders.overview}}`, other: () => `${++renders.other}` },
+      onFlush: (rendered) => void flushed.push([...rendered]),
+    });
+    assert.ok(hub.renders("overview"));
+    assert.ok(!hub.renders("toString"), "only its own views");
+    const onOverview = Array.from({ length: 10 }, () => tab("overview"));
+    const plain = tab();
+    const unknown = tab("nope");
+    for (const t of [...onOverview, plain, unknown]) hub.connect(t.client);
+    const heard = Promise.all([...onOverview, plain, unknown].map((t) => t.next()));
+    feed.emit(3);
+    await held(heard);
+    assert.deepEqual(renders, { overview: 1, other: 0 }, "one render for ten tabs; none for a view no tab follows");
+    for (const t of onOverview) assert.deepEqual(t.contents, ['{"n":1}']);
+    assert.deepEqual(plain.contents, [undefined], "a tab on no view gets the bare message (it refetches)");
+    assert.deepEqual(unknown.contents, [undefined]);
+    assert.deepEqual(flushed, [["overview"]]);
+    hub.close();
+  });
+
+  it("sends the bare message when a view fails to render", async () => {
+    const feed = fakeFeed();
+    const flushed: string[][] = [];
+    let tries = 0;
+    const hub = new LiveHub({
+      source: feed.source,
+      minIntervalMs: 0,
+      views: {
+        overview: () => {
+          tries++;
+          throw new Error("the database is closing");
+        },
+      },
+      onFlush: (rendered) => void flushed.push([...rendered]),
+    });
+    const [t, other] = [tab("overview"), tab("overview")];
+    hub.connect(t.client);
+    hub.connect(other.client);
+    const heard = Promise.all([t.next(), other.next()]);
+    feed.emit(1);
+    await held(heard);
+    assert.deepEqual(t.messages, [1]);
+    assert.deepEqual(t.contents, [undefined]);
+    assert.deepEqual(other.contents, [undefined]);
+    assert.equal(tries, 1, "tried once for both tabs");
+    assert.deepEqual(flushed, [[]], "told nothing rendered, so the chart's sample is taken another way");
     hub.close();
   });
 

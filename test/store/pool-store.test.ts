@@ -687,6 +687,21 @@ for (const [driverName, open] of drivers) {
       assert.equal(store.clusterCountsByHost().get("nope"), undefined);
     });
 
+    it("countFree and clusterCountsByType agree with stats() through their indexes alone", () => {
+      const h = host(6);
+      ready(h.id, 4);
+      store.createCluster(h.id, { plugin: "pbft", mode: "batch", size: 4 });
+      assert.ok(store.claimFreeCluster({ user_id: "u", allow_multiple: false }).ok);
+      const [stopping, failing] = store.listClusters({ user_id: "" }).filter((c) => c.status === "running");
+      store.requestOp(stopping!.id, "stop", ["running"]); // running and healthy, but owes an op: not free
+      store.recordHealth(failing!.id, false, 1);
+      const stats = store.stats();
+      assert.equal(stats.clusters.free, 1);
+      assert.equal(store.countFree(), stats.clusters.free);
+      assert.deepEqual(store.clusterCountsByType(), stats.clusters.by_type);
+      assert.deepEqual(store.clusterCountsByType(), { "noops//4": 4, "pbft/batch/4": 1 });
+    });
+
     it("appliesPerMinute counts held and released applies once each, by minute; releasedSince counts releases", () => {
       const h = host(3);
       ready(h.id, 3);

@@ -21,7 +21,7 @@ export const Csrf = (props: { token: string }) => <input type="hidden" name="_cs
  * One console page. `live` pages have their main part refetched when the daemon's feed says
  * something changed; forms and confirmations are not, so nothing typed is lost.
  */
-export function Layout(props: { title: string; nav: NavId; csrf: string; signOut: boolean; live: boolean; flash?: Flash | undefined; children?: Child }) {
+export function Layout(props: { title: string; nav: NavId; csrf: string; signOut: boolean; live: boolean; liveView?: string | undefined; flash?: Flash | undefined; children?: Child }) {
   return (
     <html lang="en">
       <head>
@@ -58,7 +58,7 @@ export function Layout(props: { title: string; nav: NavId; csrf: string; signOut
             </form>
           )}
         </header>
-        <main id="main" tabindex={-1} data-live={props.live ? "on" : "off"}>
+        <main id="main" tabindex={-1} data-live={props.live ? "on" : "off"} data-live-view={props.liveView}>
           <MainBody title={props.title} flash={props.flash}>
             {props.children}
           </MainBody>
