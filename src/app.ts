@@ -31,7 +31,7 @@ export interface AppOptions {
   showDaemonUrl?: boolean;
   /** Milliseconds between heartbeats on GET /api/events streams; default 15 s. */
   eventHeartbeatMs?: number;
-  /** The operator console at `/` (its sessions, live feed and chart history); absent: no console. */
+  /** The operator console at `/` (its sessions and live feed); absent: no console. */
   console?: Omit<ConsoleOptions, "keys">;
 }
 

@@ -6,7 +6,6 @@ import type { AppEnv, Services } from "./api/env.ts";
 import { createApp, type AppOptions } from "./app.ts";
 import { consoleLiveViews } from "./console/console-app.tsx";
 import { LiveHub } from "./console/live-hub.ts";
-import { PoolHistory } from "./console/pool-history.ts";
 import { SessionStore } from "./console/sessions.ts";
 import { ConfigError } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
@@ -210,6 +209,8 @@ export function createDaemon(options: DaemonOptions): Daemon {
       { name: "sweep", everySeconds: s.sweep_s, run: () => watchdog.sweep() },
       // The count bound is kept as events are written; the age bound needs a look now and then.
       { name: "event-trim", everySeconds: 600, run: () => void store.events.trim() },
+      // The console chart's pool size, noted whether or not a console is open.
+      { name: "pool-sample", everySeconds: 60, run: () => store.recordPoolSample(Math.floor(Date.now() / 60_000), store.countFree()) },
     ],
   });
 
@@ -217,11 +218,9 @@ export function createDaemon(options: DaemonOptions): Daemon {
   const consoleClock = options.consoleClock ?? Date.now;
   let consoleParts: AppOptions["console"];
   if (config.console.enabled) {
-    const history = new PoolHistory();
     consoleParts = {
       sessions: new SessionStore({ idleMs: config.console.session_idle_s * 1000, absoluteMs: config.console.session_max_s * 1000, now: consoleClock }),
-      history,
-      live: new LiveHub({ source: events, ...consoleLiveViews({ store, history, now: consoleClock }) }),
+      live: new LiveHub({ source: events, ...consoleLiveViews({ store, now: consoleClock }) }),
       now: consoleClock,
     };
   }

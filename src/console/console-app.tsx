@@ -15,7 +15,6 @@ import { clearSessionCookie, requireSession, sameOrigin, sessionOf, setSessionCo
 import type { LiveHub, LiveHubOptions } from "./live-hub.ts";
 import { readChain } from "./node-reader.ts";
 import { overviewData } from "./overview-data.ts";
-import type { PoolHistory } from "./pool-history.ts";
 import type { SessionStore } from "./sessions.ts";
 import { ClusterPage } from "./views/cluster.tsx";
 import { ActiveTable, CLUSTER_STATES, CLUSTER_VIEWS, ClusterFilterForm, clusterActions, ClusterTabs, clusterState, ReleasedTable, type ClusterFilters, type ClusterViewId } from "./views/clusters.tsx";
@@ -29,7 +28,6 @@ export interface ConsoleOptions {
   keys: KeyMatcher;
   sessions: SessionStore;
   live: LiveHub;
-  history: PoolHistory;
   /** Milliseconds since the epoch (tests inject it with the sessions' clock). */
   now?: () => number;
   /** Seconds between SSE keep-alive comments, so proxies keep an idle stream open. */
@@ -47,7 +45,7 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; style-src-
 
 /** The operator console: server-rendered pages at `/`, their assets, and their live feed. */
 export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
-  const { keys, sessions, live, history } = options;
+  const { keys, sessions, live } = options;
   const now = options.now ?? Date.now;
   const app = new Hono<ConsoleEnv>();
 
@@ -126,7 +124,7 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
   };
 
   // ------------------------------------------------------------------ overview
-  app.get("/", (c) => page(c, { title: "Overview", nav: "overview", live: true, liveView: "overview", body: <Overview data={overviewData(c.var.services.store, history, now())} /> }));
+  app.get("/", (c) => page(c, { title: "Overview", nav: "overview", live: true, liveView: "overview", body: <Overview data={overviewData(c.var.services.store, now())} /> }));
 
   // ------------------------------------------------------------------ live
   /**
@@ -415,16 +413,16 @@ async function html(c: Context, element: JSX.Element, status: 200 | 400 | 401 | 
  * The views the live feed renders for the tabs that follow them (LiveHub `views`), once per
  * message for all of them: the overview's main part (tiles, chart series, bars, counts) as the
  * live refresh would fetch it, so ten tabs on the overview cost one render a second and no
- * request. `onFlush` keeps the chart's history sampled at each message when no tab is there.
+ * request.
  */
-export function consoleLiveViews(deps: { store: PoolStore; history: PoolHistory; now?: () => number }): Pick<LiveHubOptions, "views" | "onFlush"> {
+export function consoleLiveViews(deps: { store: PoolStore; now?: () => number }): Pick<LiveHubOptions, "views"> {
   const now = deps.now ?? Date.now;
   return {
     views: {
       overview: () => {
         const element = (
           <MainBody title="Overview">
-            <Overview data={overviewData(deps.store, deps.history, now())} />
+            <Overview data={overviewData(deps.store, now())} />
           </MainBody>
         );
         // Its parts are synchronous components, so it renders to a string at once (an async one would answer a promise).
@@ -432,9 +430,6 @@ export function consoleLiveViews(deps: { store: PoolStore; history: PoolHistory;
         if (typeof main !== "string" && !(main instanceof String)) throw new Error("the overview must render synchronously");
         return JSON.stringify({ main: String(main) });
       },
-    },
-    onFlush: (rendered) => {
-      if (!rendered.has("overview")) deps.history.record(now(), deps.store.countFree());
     },
   };
 }

@@ -22,8 +22,6 @@ export interface LiveHubOptions {
    * those tabs the bare message (they refetch).
    */
   views?: Record<string, () => string>;
-  /** Called once per message sent, with the views rendered for it (the console samples the pool's size for its chart there). */
-  onFlush?: (rendered: ReadonlySet<string>) => void;
 }
 
 export interface LiveMessage {
@@ -45,7 +43,6 @@ export interface LiveClient {
 export class LiveHub {
   readonly #clients = new Set<LiveClient>();
   readonly #minIntervalMs: number;
-  readonly #onFlush: ((rendered: ReadonlySet<string>) => void) | undefined;
   readonly #views: Record<string, () => string>;
   readonly #source: ChangeSource;
   /** Set while at least one tab is open: no tab, no listener on the feed. */
@@ -56,7 +53,6 @@ export class LiveHub {
 
   constructor(options: LiveHubOptions) {
     this.#minIntervalMs = options.minIntervalMs ?? 1000;
-    this.#onFlush = options.onFlush;
     this.#views = options.views ?? {};
     this.#source = options.source;
   }
@@ -114,11 +110,6 @@ export class LiveHub {
       } catch {
         // Those tabs get the bare message and refetch: a failed render (database closing) must not stop the messages.
       }
-    }
-    try {
-      this.#onFlush?.(new Set(contents.keys()));
-    } catch {
-      // The chart's sample is a nicety; a failed one must not stop the tabs' messages.
     }
     for (const client of this.#clients) {
       const content = client.view === undefined ? undefined : contents.get(client.view);

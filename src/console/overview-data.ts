@@ -1,21 +1,21 @@
 import type { HostClusterCounts, PoolStore } from "../store/pool-store.ts";
-import type { PoolHistory } from "./pool-history.ts";
+import { poolSeries, poolSeriesStart } from "./pool-history.ts";
 import type { OverviewData } from "./views/overview.tsx";
 
 /**
  * What the overview shows at `now` (ms since the epoch): its tiles, bars and counts, and its
- * chart's series, from one grouped scan of the clusters by host, one by type, and one
- * applies-per-minute query shared by the chart and its caption. Samples the pool's size into
- * `history` on the way. The live feed renders it once a second for every tab on the overview,
- * so it stays lean: no stats(), which also groups by user (10 ms at 10,000 clusters, against 6).
+ * chart's series, from one grouped scan of the clusters by host, one by type, the pool-size
+ * notes of the last hour, and one applies-per-minute query shared by the chart and its
+ * caption. The live feed renders it once a second for every tab on the overview, so it stays
+ * lean: no stats(), which also groups by user (10 ms at 10,000 clusters, against 6).
  */
-export function overviewData(store: PoolStore, history: PoolHistory, now: number): OverviewData {
+export function overviewData(store: PoolStore, now: number): OverviewData {
   const byHost = store.clusterCountsByHost();
   const sum = (part: keyof HostClusterCounts) => [...byHost.values()].reduce((n, counts) => n + counts[part], 0);
   const free = sum("free");
-  history.record(now, free);
-  const series = history.series(now);
-  const byMinute = store.appliesPerMinute(new Date((series.t[0] ?? 0) * 1000).toISOString());
+  const start = poolSeriesStart(now);
+  const series = poolSeries(store.poolSamples(start), now, free);
+  const byMinute = store.appliesPerMinute(new Date(start * 60_000).toISOString());
   const applies = series.t.map((s) => byMinute[new Date(s * 1000).toISOString().slice(0, 16)] ?? 0);
   const dayStart = new Date(now);
   dayStart.setUTCHours(0, 0, 0, 0);

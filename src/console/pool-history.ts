@@ -1,34 +1,27 @@
 /**
- * The pool's size (free clusters) minute by minute over the last hour, for the overview's
- * chart: the daemon keeps no such history in its database, so the console samples it
- * whenever the feed reports a change while a tab is open, and whenever the overview or the
- * chart is read, and keeps the last value of each minute, in memory (a restart starts it
- * afresh). A minute with no sample carries the one before it.
+ * The overview chart's pool-size series: the 60 minutes up to `now` (ms since the epoch), as
+ * unix seconds of each minute's start, with the free count then. The scheduler notes the
+ * pool's size once a minute (PoolStore.recordPoolSample, kept across restarts); each note
+ * carries over the minutes after it that have none (`samples` may start with the last note
+ * before the window, PoolStore.poolSamples), and the current minute shows `liveFree`. Null
+ * before the first note.
  */
-export class PoolHistory {
-  readonly #byMinute = new Map<number, number>();
-
-  /** `now` in ms since the epoch. */
-  record(now: number, free: number): void {
-    const minute = Math.floor(now / 60_000);
-    this.#byMinute.set(minute, free);
-    for (const m of this.#byMinute.keys()) if (m <= minute - 60) this.#byMinute.delete(m);
+export function poolSeries(samples: ReadonlyArray<{ minute: number; free: number }>, now: number, liveFree: number): { t: number[]; free: Array<number | null> } {
+  const last = Math.floor(now / 60_000);
+  const byMinute = new Map(samples.map((s) => [s.minute, s.free] as const));
+  const t: number[] = [];
+  const free: Array<number | null> = [];
+  let carried: number | null = null;
+  for (const s of samples) if (s.minute <= last - 60) carried = s.free;
+  for (let m = last - 59; m < last; m++) {
+    carried = byMinute.get(m) ?? carried;
+    t.push(m * 60);
+    free.push(carried);
   }
-
-  /** The 60 minutes up to `now` (unix seconds of each minute's start) with the free count then, null before the first sample. */
-  series(now: number): { t: number[]; free: Array<number | null> } {
-    const last = Math.floor(now / 60_000);
-    const t: number[] = [];
-    const free: Array<number | null> = [];
-    let carried: number | null = null;
-    // A value from before the window carries into its first minutes.
-    for (const [m, v] of [...this.#byMinute].sort((a, b) => a[0] - b[0])) if (m <= last - 60) carried = v;
-    for (let m = last - 59; m <= last; m++) {
-      const v = this.#byMinute.get(m);
-      if (v !== undefined) carried = v;
-      t.push(m * 60);
-      free.push(carried);
-    }
-    return { t, free };
-  }
+  t.push(last * 60);
+  free.push(liveFree);
+  return { t, free };
 }
+
+/** The first minute of the window poolSeries answers for `now`. */
+export const poolSeriesStart = (now: number): number => Math.floor(now / 60_000) - 59;

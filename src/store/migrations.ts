@@ -156,6 +156,14 @@ export const MIGRATIONS: readonly Migration[] = [
   );
   CREATE INDEX events_warn ON events(id) WHERE level = 'warn';
   `,
+  // v8: the pool's size (free clusters) once a minute (unix minute), for the console's chart:
+  // sampled by the scheduler whether or not a console is open, and kept across restarts.
+  `
+  CREATE TABLE pool_samples (
+    minute INTEGER PRIMARY KEY,
+    free INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function migrate(db: SqlDatabase): number {

@@ -905,6 +905,27 @@ export class PoolStore {
     return this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE op IS NOT NULL").get<{ n: number }>()!.n;
   }
 
+  /**
+   * Notes the pool's size (free clusters) for unix minute `minute` (a later note for the same
+   * minute replaces it), and forgets notes older than `keepMinutes` before it (default a day).
+   */
+  recordPoolSample(minute: number, free: number, keepMinutes = 24 * 60): void {
+    this.db.transaction(() => {
+      this.db.prepare("INSERT INTO pool_samples (minute, free) VALUES (?, ?) ON CONFLICT(minute) DO UPDATE SET free = excluded.free").run([minute, free]);
+      this.db.prepare("DELETE FROM pool_samples WHERE minute < ?").run([minute - keepMinutes]);
+    });
+  }
+
+  /** The pool-size notes from unix minute `from` on, oldest first, led by the last one before it (what carries into the window), if any. */
+  poolSamples(from: number): Array<{ minute: number; free: number }> {
+    return this.db
+      .prepare(
+        `SELECT minute, free FROM (SELECT minute, free FROM pool_samples WHERE minute < ? ORDER BY minute DESC LIMIT 1)
+         UNION ALL SELECT minute, free FROM pool_samples WHERE minute >= ? ORDER BY minute`,
+      )
+      .all<{ minute: number; free: number }>([from, from]);
+  }
+
   /** Free clusters (unheld, running, healthy, no op owed), as stats() counts them, through the clusters_free and op indexes alone. */
   countFree(): number {
     const ready = this.db.prepare("SELECT COUNT(*) AS n FROM clusters WHERE status = 'running' AND health = 'OK' AND user_id = ''").get<{ n: number }>()!.n;

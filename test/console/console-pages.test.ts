@@ -161,6 +161,25 @@ describe("console pages", () => {
   });
 });
 
+describe("console overview chart", () => {
+  it("shows the pool size the scheduler noted once a minute, no tab open then, and the current minute live", async () => {
+    // The console's clock two minutes ahead: the minute noted now is in the chart's past.
+    const t = createTestDaemon({}, {}, { consoleClock: () => Date.now() + 120_000 });
+    try {
+      await t.addMemoryHost({ name: "m1", capacity: 3, ready: 3 });
+      await t.daemon.scheduler.runNow("pool-sample");
+      await t.call("GET", "/v2/cluster_op?action=apply&user_id=alice");
+      const html = await (await t.daemon.app.request("/", { headers: { "x-console-fragment": "main" } })).text();
+      const series = JSON.parse(/id="pool-chart"[^>]*data-series="([^"]*)"/.exec(html)![1]!.replaceAll("&quot;", '"'));
+      assert.equal(series.free.at(-1), 2, "now: one of three applied");
+      assert.equal(series.free.at(-2), 3, "a minute ago: the note, carried");
+      assert.equal(series.applies.reduce((a: number, b: number) => a + b, 0), 1, "the apply, in the minute it was made");
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe("console live feed", () => {
   it("ten open tabs are one subscriber of the daemon's feed, and each hears of an apply", async () => {
     const t = createTestDaemon();

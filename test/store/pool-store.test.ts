@@ -687,6 +687,21 @@ for (const [driverName, open] of drivers) {
       assert.equal(store.clusterCountsByHost().get("nope"), undefined);
     });
 
+    it("pool-size notes: one per minute (a later one replaces it), a day kept, the last before a window leading it, across a reopen", () => {
+      const m = 29_000_000;
+      store.recordPoolSample(m - 2000, 1); // more than a day before the newest: forgotten
+      store.recordPoolSample(m - 100, 8);
+      store.recordPoolSample(m - 10, 9);
+      store.recordPoolSample(m, 4);
+      store.recordPoolSample(m, 5);
+      store.recordPoolSample(m + 1, 6);
+      store.close();
+      store = new PoolStore({ db: recording(open(join(dir, "pool.db")), ran) });
+      assert.deepEqual(store.poolSamples(m), [{ minute: m - 10, free: 9 }, { minute: m, free: 5 }, { minute: m + 1, free: 6 }]);
+      assert.deepEqual(store.poolSamples(m - 5000), [{ minute: m - 100, free: 8 }, { minute: m - 10, free: 9 }, { minute: m, free: 5 }, { minute: m + 1, free: 6 }]);
+      assert.deepEqual(store.poolSamples(m + 2), [{ minute: m + 1, free: 6 }], "the last note before a window with none in it");
+    });
+
     it("countFree and clusterCountsByType agree with stats() through their indexes alone", () => {
       const h = host(6);
       ready(h.id, 4);
