@@ -17,7 +17,7 @@ import { readChain } from "./node-reader.ts";
 import { overviewData } from "./overview-data.ts";
 import type { SessionStore } from "./sessions.ts";
 import { ClusterPage } from "./views/cluster.tsx";
-import { ActiveTable, CLUSTER_STATES, CLUSTER_VIEWS, ClusterFilterForm, clusterActions, ClusterTabs, clusterState, ReleasedTable, type ClusterFilters, type ClusterViewId } from "./views/clusters.tsx";
+import { ActiveTable, CLUSTER_STATES, ClusterConfirm, CLUSTER_VIEWS, ClusterFilterForm, clusterActions, ClusterTabs, clusterState, ReleasedTable, type ClusterFilters, type ClusterViewId } from "./views/clusters.tsx";
 import { HostConfirm, HostForm, hostActions, HostsTable, type HostFormValues, type HostRow } from "./views/hosts.tsx";
 import { EventsPage } from "./views/events.tsx";
 import { Layout, MainBody, type NavId } from "./views/layout.tsx";
@@ -365,6 +365,15 @@ export function createConsole(options: ConsoleOptions): Hono<ConsoleEnv> {
     const view = clusterView(cluster, host);
     const chain = cluster.status === "running" ? await readChain(view.service_url) : { nodes: [], blocks: [], blocksError: `the cluster is ${cluster.status}` };
     return page(c, { title: `Cluster ${cluster.name}`, nav: "clusters", live: true, body: <ClusterPage cluster={cluster} view={view} host={host} chain={chain} csrf={c.var.session.csrf} now={now()} /> });
+  });
+
+  app.get("/clusters/:id/delete", (c) => {
+    const back = safeNext(c.req.query("back"));
+    const cluster = c.var.services.pool.get(c.req.param("id"));
+    const why = clusterActions(cluster).delete;
+    if (why !== "") return done(c, back, `Delete of ${cluster.name} cannot apply: ${why}.`, "error");
+    const host = c.var.services.store.getHost(cluster.host_id);
+    return page(c, { title: "Delete a cluster", nav: "clusters", live: false, body: <ClusterConfirm cluster={cluster} host={host} csrf={c.var.session.csrf} back={back} now={now()} /> });
   });
 
   for (const action of ["start", "stop", "restart", "release", "delete"] as const) {

@@ -137,6 +137,29 @@ describe("console pages", () => {
     assert.equal(again.location, "/", "back goes nowhere but this console");
   });
 
+  it("deletes a cluster only after saying what that destroys: its nodes and ledger, and its user's hold", async () => {
+    await t.addMemoryHost({ name: "m1", capacity: 3, ready: 3 });
+    const applied = await t.call("GET", "/v2/cluster_op?action=apply&user_id=alice");
+    const { id, name } = applied.body.data as { id: string; name: string };
+    const s = await session(t);
+    const list = await s.request("GET", "/clusters?view=in-use");
+    assert.match(list.text, new RegExp(`<form method="get" action="/clusters/${id}/delete">`), "the list's Delete asks first");
+    assert.doesNotMatch(list.text, new RegExp(`<form method="post" action="/clusters/${id}/delete">`));
+    const confirm = await s.request("GET", `/clusters/${id}/delete?back=${encodeURIComponent("/clusters?view=in-use")}`);
+    assert.equal(confirm.status, 200);
+    assert.match(confirm.text, new RegExp(`Delete cluster ${name}\\?`));
+    assert.match(confirm.text, /data-testid="destroy-count">4</);
+    assert.match(confirm.text, /alice holds it \(applied .* ago\) and loses it at once/);
+    assert.match(confirm.text, /<a class="button" href="\/clusters\?view=in-use">Cancel<\/a>/);
+    assert.ok(t.daemon.services.store.getCluster(id), "asking changes nothing");
+    const del = await s.request("POST", `/clusters/${id}/delete`, { _csrf: s.csrf, back: "/clusters?view=in-use" });
+    assert.equal(del.status, 303);
+    const after = t.daemon.services.store.getCluster(id);
+    assert.ok(after === undefined || after.status === "deleting", "deleted, or on its way out");
+    const again = await s.request("GET", `/clusters/${id}/delete`);
+    assert.equal(again.status, after ? 303 : 404, "and not offered again");
+  });
+
   it("answers an unknown cluster or host with a page naming it, not a stack", async () => {
     const s = await session(t);
     const res = await s.request("GET", "/clusters/nope");

@@ -137,13 +137,22 @@ export function ClusterActionForms(props: { cluster: Cluster; csrf: string; back
       </button>
     </form>
   );
+  // Delete first shows what it destroys (ClusterConfirm), as a host's reset does.
+  const confirmFirst = (action: "delete", label: string) => (
+    <form method="get" action={`/clusters/${id}/${action}`}>
+      <input type="hidden" name="back" value={props.back} />
+      <button type="submit" class="small danger" disabled={why[action] !== ""} title={why[action] || `${label} ${c.name}`} aria-label={`${label} ${c.name}`}>
+        {label}…
+      </button>
+    </form>
+  );
   return (
     <div class="actions">
       {act("start", "Start")}
       {act("stop", "Stop")}
       {act("restart", "Restart")}
       {act("release", "Release", true)}
-      {act("delete", "Delete", true)}
+      {confirmFirst("delete", "Delete")}
     </div>
   );
 }
@@ -240,5 +249,38 @@ export function ReleasedTable(props: { rows: ReleasedCluster[]; hosts: Map<strin
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** What deleting a cluster destroys, said before it is done: its nodes and ledger, and its user's hold on it. */
+export function ClusterConfirm(props: { cluster: Cluster; host: Host | undefined; csrf: string; back: string; now: number }) {
+  const c = props.cluster;
+  const id = encodeURIComponent(c.id);
+  const where = props.host ? `${props.host.name} (${props.host.type})` : c.host_id;
+  return (
+    <section class="confirm" aria-labelledby="confirm-h">
+      <h2 id="confirm-h">Delete cluster {c.name}?</h2>
+      <p>
+        This destroys its <strong data-testid="destroy-count">{c.size}</strong> node{c.size === 1 ? "" : "s"} on {where}, with their ledger and whatever chaincode runs on them. It is not
+        recreated in its place: the pool refills only by autofill or a fill-up.
+      </p>
+      {c.user_id !== "" ? (
+        <p class="warn">
+          {c.user_id} holds it{c.apply_ts ? ` (applied ${duration(secondsSince(c.apply_ts, props.now))} ago)` : ""} and loses it at once.
+        </p>
+      ) : (
+        <p>No user holds it.</p>
+      )}
+      <form method="post" action={`/clusters/${id}/delete`} class="row">
+        <Csrf token={props.csrf} />
+        <input type="hidden" name="back" value={props.back} />
+        <button type="submit" class="danger">
+          Delete {c.name}
+        </button>
+        <a class="button" href={props.back}>
+          Cancel
+        </a>
+      </form>
+    </section>
   );
 }
