@@ -104,7 +104,7 @@ export function createDaemon(options: DaemonOptions): Daemon {
   };
   const ownAddresses = machineAddresses();
   const factories = options.factories ?? {
-    local: localDriverFactory({ root: join(dataDir, "clusters"), nodeCommand, nodeLogMaxBytes: config.local.node_log_max_bytes }),
+    local: localDriverFactory({ root: join(dataDir, "clusters"), nodeCommand, nodeLogMaxBytes: config.local.node_log_max_bytes, httpProbeEveryMs: config.local.http_probe_s * 1000 }),
     docker: dockerDriverFactory({ ...dockerOptions, subnets, subnetPrefix: config.docker.subnet_prefix, machineAddresses: ownAddresses }),
     swarm: swarmDriverFactory(dockerOptions),
   };

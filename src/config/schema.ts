@@ -161,6 +161,12 @@ export const ConfigSchema = v.strictObject({
         v.pipe(v.number(), v.integer(), v.minValue(NODE_LOG_MIN_BYTES, `node_log_max_bytes must be at least ${NODE_LOG_MIN_BYTES}`)),
         NODE_LOG_DEFAULT_BYTES,
       ),
+      /**
+       * The full HTTP health probe of a healthy local cluster runs at most this often; the
+       * health_check_s rounds in between check that each node's process is alive (nothing
+       * asked of the nodes). 0: the full probe every round.
+       */
+      http_probe_s: v.optional(v.pipe(v.number(), v.minValue(0, "http_probe_s must be 0 or more")), 30),
     }),
     {},
   ),

@@ -82,6 +82,23 @@ export async function terminate(pids: readonly number[], graceMs = 3000): Promis
 }
 
 /**
+ * Whether `pid` is still the chain node started with `--config configFile`: not exited, not a
+ * zombie (whose command line reads empty), not a pid the kernel gave to another process since.
+ * One small read of /proc, no signal, nothing asked of the node.
+ */
+export function isNodeProcess(pid: number, configFile: string): boolean {
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return false;
+  }
+  const args = cmdline.split("\0");
+  const at = args.indexOf("--config");
+  return at >= 0 && args[at + 1] === configFile;
+}
+
+/**
  * Does this process still run? Unlike isAlive, a process of another user (EPERM: the
  * service's daemon seen by an operator's CLI) counts as running, and a zombie does not.
  */

@@ -45,6 +45,9 @@ describe("config", () => {
   it("local nodes' logs are capped at 10 MiB each unless the config says otherwise", () => {
     assert.equal(parseConfig({}).local.node_log_max_bytes, 10 * 1024 * 1024);
     assert.equal(parseConfig({ local: { node_log_max_bytes: 65536 } }).local.node_log_max_bytes, 65536);
+    assert.equal(parseConfig({}).local.http_probe_s, 30);
+    assert.equal(parseConfig({ local: { http_probe_s: 0 } }).local.http_probe_s, 0, "0: the full probe every round");
+    assert.throws(() => parseConfig({ local: { http_probe_s: -1 } }), /local\.http_probe_s: http_probe_s must be 0 or more/);
   });
 
   it("[chaincode] max_package_bytes: 1 MiB unless lowered, never above it, and it goes into every node's config", () => {

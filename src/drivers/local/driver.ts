@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { Cluster, Host } from "../../core/types.ts";
-import { findNodeProcesses, isRunning, terminate } from "../../lib/node-processes.ts";
+import { findNodeProcesses, isNodeProcess, isRunning, terminate } from "../../lib/node-processes.ts";
 import type { NodeConfig } from "../../lib/node-config.ts";
 import { NODE_LOG_DEFAULT_BYTES } from "../../lib/node-config.ts";
 import type { ClusterRuntime, DriverContext, DriverFactory, HostDriver } from "../contract.ts";
@@ -18,6 +18,13 @@ export interface LocalDriverOptions {
   nodeCommand: readonly string[];
   /** Each node's node.log moves to node.log.1 when it would grow past this (default 10 MiB). */
   nodeLogMaxBytes?: number;
+  /**
+   * The full HTTP probe of a healthy cluster runs at most this often (default 30 s); the rounds
+   * in between check that each node's process is alive, which asks nothing of the nodes. A
+   * cluster whose last probe failed, or whose processes are not known, gets the full probe
+   * every round. 0: the full probe every round.
+   */
+  httpProbeEveryMs?: number;
 }
 
 const LOOPBACK = "127.0.0.1";
@@ -44,6 +51,40 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
     const log = ctx.logger.child({ host: host.name });
     /** The health probes' connections to this host's nodes, kept between rounds. */
     const probeHttp = createJsonGetter();
+    const httpProbeEveryMs = options.httpProbeEveryMs ?? 30_000;
+    /** Each cluster's node processes, as started or found running: what the rounds between full probes check. */
+    const nodePids = new Map<string, Map<string, number>>();
+    /** When each cluster last passed the full probe (none: due now). */
+    const passedAt = new Map<string, number>();
+    let scannedAt = -Infinity;
+    const configFile = (clusterId: string, nodeId: string) => join(clusterDir(clusterId), nodeId, "config.json");
+    const notePids = (clusterId: string, pids: ReadonlyMap<string, number | undefined>) => {
+      const known = new Map<string, number>();
+      for (const [node, pid] of pids) if (pid !== undefined) known.set(node, pid);
+      nodePids.set(clusterId, known);
+    };
+    const forget = (clusterId: string) => {
+      nodePids.delete(clusterId);
+      passedAt.delete(clusterId);
+    };
+    /**
+     * The cluster's node processes, or undefined while some are not known (a restarted daemon
+     * adopting running nodes): then one scan of /proc learns every cluster's, at most every
+     * 30 s (it reads each process's command line: about 20 ms among 1,000 nodes).
+     */
+    const pidsOf = (cluster: Cluster): ReadonlyMap<string, number> | undefined => {
+      const complete = () => {
+        const pids = nodePids.get(cluster.id);
+        return pids !== undefined && nodeIds(cluster).every((id) => pids.has(id)) ? pids : undefined;
+      };
+      if (complete() === undefined && Date.now() - scannedAt >= 30_000) {
+        scannedAt = Date.now();
+        const found = new Map<string, Map<string, number>>();
+        for (const p of findNodeProcesses(root)) (found.get(p.clusterId) ?? found.set(p.clusterId, new Map()).get(p.clusterId)!).set(p.nodeId, p.pid);
+        for (const [id, pids] of found) if (!nodePids.has(id) || nodePids.get(id)!.size < pids.size) nodePids.set(id, pids);
+      }
+      return complete();
+    };
     // Set by dispose(): the daemon is stopping, and `chainpool down` kills every node it
     // finds once the drivers are closed, so none may be started behind its back (a restart
     // in flight would otherwise spawn after the kill).
@@ -165,16 +206,20 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
           if (config.url_secret_file !== undefined) writeUrlSecret(cluster, config.node_id);
         }
         const pids = new Map(configs.map((c) => [c.node_id, spawnNode(cluster, c.node_id)] as const));
+        forget(cluster.id);
         await waitUp(cluster, service_url, pids);
+        notePids(cluster.id, pids);
         return { api_url: service_url["vp0"]!, service_url, handle: { dir: clusterDir(cluster.id), ports } };
       },
 
       async removeCluster(cluster) {
+        forget(cluster.id);
         await terminate(processesOf(cluster.id).map((p) => p.pid));
         removeFiles(cluster.id);
       },
 
       async stopCluster(cluster) {
+        forget(cluster.id);
         await terminate(processesOf(cluster.id).map((p) => p.pid));
       },
 
@@ -182,7 +227,9 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
         if (!existsSync(clusterDir(cluster.id))) throw new Error(`cluster ${cluster.id} has no files under ${root}`);
         const pids = new Map<string, number | undefined>(processesOf(cluster.id).map((p) => [p.nodeId, p.pid]));
         for (const id of nodeIds(cluster)) if (!pids.has(id)) pids.set(id, spawnNode(cluster, id));
+        forget(cluster.id);
         await waitUp(cluster, cluster.service_url, pids);
+        notePids(cluster.id, pids);
       },
 
       async restartCluster(cluster) {
@@ -197,9 +244,29 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
         if (cluster.status === "running") await driver.restartCluster(cluster);
       },
 
-      // Every node, its peers and the daemon share this machine's loopback: what a follower's
-      // own pings would add, the daemon's requests to it tell already (see ProbeOptions).
-      probe: (cluster) => probeChainNodes(cluster, cluster.service_url, { peerView: "vp0", get: probeHttp.get }),
+      /**
+       * Every round: each node's process is alive (a dead node fails its cluster at once, as
+       * the HTTP probe would). At most every httpProbeEveryMs, and every round after a failure
+       * or while the processes are not known: the full HTTP probe. Every node, its peers and
+       * the daemon share this machine's loopback: what a follower's own pings would add, the
+       * daemon's requests to it tell already (see ProbeOptions).
+       */
+      async probe(cluster) {
+        const pids = pidsOf(cluster);
+        if (pids !== undefined) {
+          const gone = nodeIds(cluster).filter((id) => !isNodeProcess(pids.get(id)!, configFile(cluster.id, id)));
+          if (gone.length > 0) {
+            passedAt.delete(cluster.id);
+            return { ok: false, reason: gone.map((id) => `${id}: its process has exited`).join("; "), failedNodes: gone };
+          }
+          const passed = passedAt.get(cluster.id);
+          if (passed !== undefined && Date.now() - passed < httpProbeEveryMs) return { ok: true };
+        }
+        const result = await probeChainNodes(cluster, cluster.service_url, { peerView: "vp0", get: probeHttp.get });
+        if (result.ok) passedAt.set(cluster.id, Date.now());
+        else passedAt.delete(cluster.id);
+        return result;
+      },
 
       async repairCluster(cluster) {
         // A node that died is started again on its own ledger; it catches up from its peers.
@@ -236,6 +303,8 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
       },
 
       async resetHost() {
+        nodePids.clear();
+        passedAt.clear();
         await terminate(findNodeProcesses(root).map((p) => p.pid));
         rmSync(root, { recursive: true, force: true });
         mkdirSync(root, { recursive: true });
