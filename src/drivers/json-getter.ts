@@ -16,8 +16,10 @@ const MAX_BODY_BYTES = 1024 * 1024;
  * connections.
  */
 export function createJsonGetter(): { get: JsonGet; close(): void } {
-  // Idle sockets end after 30 s, before the node's own 65 s keep-alive, so this side closes them.
-  const agent = new Agent({ keepAlive: true, maxSockets: 4, timeout: 30_000 });
+  // Idle sockets end after 60 s: after a local host's full probes, 30 s apart by default (so
+  // each reuses the last one's connection), and before the node's own 65 s keep-alive (so this
+  // side closes them).
+  const agent = new Agent({ keepAlive: true, maxSockets: 4, timeout: 60_000 });
   const get: JsonGet = (url, timeoutMs) =>
     new Promise((resolve, reject) => {
       let settled = false;

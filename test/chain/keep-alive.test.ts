@@ -8,12 +8,10 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { parseConfig } from "../../src/config/load.ts";
+import { PEER_CLIENT_IDLE_MS } from "../../src/chain/rest/http-client.ts";
 import { newUrlSecret } from "../../src/lib/url-secret.ts";
 import { startCluster } from "./helpers/chain-cluster.ts";
 import type { TestCluster } from "./helpers/chain-cluster.ts";
-
-/** HttpClient's agent closes a connection idle this long (its `timeout`). */
-const PEER_CLIENT_IDLE_MS = 30_000;
 
 let cluster: TestCluster;
 before(async () => {
@@ -37,7 +35,10 @@ function keepAliveHeader(url: string): Promise<string | undefined> {
 describe("a node's keep-alive", () => {
   it("outlasts the daemon's health probe period and the peers' idle limit, on client and peer routes", async () => {
     const node = cluster.node("vp0");
-    const probePeriodMs = parseConfig({}).scheduler.health_check_s * 1000;
+    const config = parseConfig({});
+    // The full probe of an idle local cluster (vp0 pinging its peers) comes every http_probe_s.
+    const probePeriodMs = Math.max(config.scheduler.health_check_s, config.local.http_probe_s) * 1000;
+    assert.ok(PEER_CLIENT_IDLE_MS > probePeriodMs, "the peers keep their connections from one full probe to the next");
     for (const url of [`${node.clientUrl}/chain`, `${node.url}/peer/ping`]) {
       const header = await keepAliveHeader(url);
       const seconds = Number(/timeout=(\d+)/.exec(header ?? "")?.[1]);

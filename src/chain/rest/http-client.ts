@@ -26,8 +26,16 @@ export interface HttpClientOptions {
   prepare?: (text: string) => Promise<void>;
 }
 
+/**
+ * How long the client keeps an idle connection to a peer: longer than the gap between the
+ * daemon's full probes of an idle local cluster (30 s by default, each making vp0 ping its
+ * peers), so each round reuses the last one's connections; shorter than the peers' own 65 s
+ * keep-alive, so this side is the one that closes.
+ */
+export const PEER_CLIENT_IDLE_MS = 60_000;
+
 export class HttpClient {
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 8, timeout: 30_000 });
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 8, timeout: PEER_CLIENT_IDLE_MS });
   readonly #prepare: ((text: string) => Promise<void>) | undefined;
 
   constructor(options: HttpClientOptions = {}) {
