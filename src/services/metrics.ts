@@ -125,7 +125,9 @@ export class PoolMetrics {
     }
     if (options.processMetrics ?? true) {
       try {
-        collectDefaultMetrics({ register: this.registry, prefix: "chainpool_" });
+        // The event loop delay is sampled every 100 ms, not prom-client's 10 (a timer firing 100
+        // times a second, most of an idle daemon's wakeups and about half its idle CPU).
+        collectDefaultMetrics({ register: this.registry, prefix: "chainpool_", eventLoopMonitoringPrecision: 100 });
       } catch (err) {
         // A runtime without some of what they read (perf_hooks' event loop monitor) still serves the pool's own.
         options.logger.warn("process metrics unavailable on this runtime", { err });
