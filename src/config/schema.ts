@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { CONSENSUS_MODES, CONSENSUS_PLUGINS, MAX_PACKAGE_BYTES_CEILING, NODE_LOG_DEFAULT_BYTES, NODE_LOG_MIN_BYTES } from "../lib/node-config.ts";
 import { hostSpecProblems } from "../core/host-params.ts";
 import { describeValue, isPlainObject } from "../core/values.ts";
-import type { HostType } from "../core/types.ts";
+import { HOST_LOG_LEVELS, type HostType } from "../core/types.ts";
 import { subnetPool } from "../lib/subnets.ts";
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -49,7 +49,7 @@ const hostSeed = <const T extends HostType>(type: T) =>
     capacity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 4),
     autofill: v.optional(v.boolean(), true),
     schedulable: v.optional(v.boolean(), true),
-    log_level: v.optional(v.string(), "INFO"),
+    log_level: v.optional(v.picklist(HOST_LOG_LEVELS, (i) => `expected one of ${HOST_LOG_LEVELS.join(", ")}, got ${describeValue(i.input)}`), "INFO"),
     params: v.optional(
       v.pipe(
         v.custom<Record<string, unknown>>(isPlainObject, (issue) => `expected an object, got ${describeValue(issue.input)}`),

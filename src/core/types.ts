@@ -4,6 +4,9 @@ import type { ConsensusMode, ConsensusPlugin } from "../lib/node-config.ts";
 export type { ConsensusMode, ConsensusPlugin };
 
 export const HOST_TYPES = ["local", "docker", "swarm", "memory"] as const;
+
+/** A host's log level, as Cello's API has it (kept and shown; the drivers do not read it). */
+export const HOST_LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 /** `memory` is the in-process test host; it is never registered by the daemon's main. */
 export type HostType = (typeof HOST_TYPES)[number];
 

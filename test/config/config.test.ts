@@ -45,6 +45,12 @@ describe("config", () => {
   it("local nodes' logs are capped at 10 MiB each unless the config says otherwise", () => {
     assert.equal(parseConfig({}).local.node_log_max_bytes, 10 * 1024 * 1024);
     assert.equal(parseConfig({ local: { node_log_max_bytes: 65536 } }).local.node_log_max_bytes, 65536);
+    assert.throws(
+      () => parseConfig({ hosts: [{ name: "x", type: "local", log_level: "loud" }] }),
+      (e: unknown) => e instanceof ConfigError && /log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got "loud"/.test(e.message) && /hosts/.test(e.message),
+      "a host's log_level is one of the API's, as POST /api/host takes it",
+    );
+    assert.equal(parseConfig({ hosts: [{ name: "x", type: "local", log_level: "DEBUG" }] }).hosts[0]!.log_level, "DEBUG");
     assert.equal(parseConfig({}).local.http_probe_s, 30);
     assert.equal(parseConfig({ local: { http_probe_s: 0 } }).local.http_probe_s, 0, "0: the full probe every round");
     assert.throws(() => parseConfig({ local: { http_probe_s: -1 } }), /local\.http_probe_s: http_probe_s must be 0 or more/);

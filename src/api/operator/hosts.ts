@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { badRequest } from "../../core/errors.ts";
-import { HOST_TYPES } from "../../core/types.ts";
+import { HOST_LOG_LEVELS, HOST_TYPES } from "../../core/types.ts";
 import { describeValue, isPlainObject } from "../../core/values.ts";
 import type { HostPatch, NewHost } from "../../store/pool-store.ts";
 import type { AppEnv } from "../env.ts";
@@ -10,7 +10,6 @@ import { ok } from "../envelope.ts";
 import { boolField, choiceField, definedOnly, idField, intField, onlyKeys, parseInput, readInput } from "../input.ts";
 import { hostView } from "../views.ts";
 
-const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 const HOST_FIELDS = ["name", "type", "daemon_url", "worker_api", "capacity", "autofill", "schedulable", "log_level", "params"] as const;
 
 const name = () =>
@@ -26,7 +25,7 @@ const AddSchema = v.object({
   capacity: v.optional(intField(0, 10_000), 4),
   autofill: v.optional(boolField(), false),
   schedulable: v.optional(boolField(), true),
-  log_level: v.optional(choiceField(LOG_LEVELS), "INFO"),
+  log_level: v.optional(choiceField(HOST_LOG_LEVELS), "INFO"),
   params: v.optional(params(), {}),
 });
 
@@ -37,7 +36,7 @@ const UpdateSchema = v.object({
   capacity: v.optional(intField(0, 10_000)),
   autofill: v.optional(boolField()),
   schedulable: v.optional(boolField()),
-  log_level: v.optional(choiceField(LOG_LEVELS)),
+  log_level: v.optional(choiceField(HOST_LOG_LEVELS)),
   params: v.optional(params()),
 });
 

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { HOST_TYPES, type Host } from "../../core/types.ts";
+import { HOST_LOG_LEVELS, HOST_TYPES, type Host } from "../../core/types.ts";
 import { Csrf } from "./layout.tsx";
 
 export interface HostRow {
@@ -159,7 +159,6 @@ export interface HostFormValues {
   params: string;
 }
 
-const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
 
 /** Add (no id) or edit a host. Checked by the same rules as POST and PUT /api/host. */
 export function HostForm(props: { id?: string; values: HostFormValues; error?: string; csrf: string }) {
@@ -204,7 +203,7 @@ export function HostForm(props: { id?: string; values: HostFormValues; error?: s
       </div>
       <label for="f-log">Log level</label>
       <select id="f-log" name="log_level">
-        {LOG_LEVELS.map((l) => (
+        {HOST_LOG_LEVELS.map((l) => (
           <option value={l} selected={v.log_level === l}>
             {l}
           </option>
