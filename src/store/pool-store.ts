@@ -923,7 +923,8 @@ export class PoolStore {
         `SELECT minute, free FROM (SELECT minute, free FROM pool_samples WHERE minute < ? ORDER BY minute DESC LIMIT 1)
          UNION ALL SELECT minute, free FROM pool_samples WHERE minute >= ? ORDER BY minute`,
       )
-      .all<{ minute: number; free: number }>([from, from]);
+      .all<{ minute: number; free: number }>([from, from])
+      .map((r) => ({ minute: r.minute, free: r.free }));
   }
 
   /** Free clusters (unheld, running, healthy, no op owed), as stats() counts them, through the clusters_free and op indexes alone. */
