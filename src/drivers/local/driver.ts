@@ -294,6 +294,7 @@ export function localDriverFactory(options: LocalDriverOptions): DriverFactory {
         };
         for (const id of new Set([...byCluster.keys(), ...dirs.filter((d) => !known.has(d))])) {
           if (!oldEnough(id)) continue;
+          forget(id);
           await terminate(byCluster.get(id) ?? []);
           removeFiles(id);
           removed.add(id);
