@@ -1,29 +1,17 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
-import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, ensureSwarm, startDockerDaemon } from "../helpers/docker.ts";
+import { docker, dockerSkipReason, useSwarmDaemon } from "../helpers/docker.ts";
 import { runExample02 } from "../helpers/example02.ts";
 
 const skip = await dockerSkipReason();
 
 describe("a swarm host: a single-node swarm running clusters as services", { skip }, () => {
-  let d: DaemonProcess;
-  let instance = "";
-  let leaveSwarm: () => void = () => undefined;
-  before(async () => {
-    leaveSwarm = await ensureSwarm();
-    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
-    instance = await startDockerDaemon(d);
-  });
-  after(async () => {
-    await destroyDockerDaemon(d, instance);
-    leaveSwarm();
-  });
+  const swarm = useSwarmDaemon();
 
-  const services = async () => docker.listServices({ filters: { label: [`${LABEL.instance}=${instance}`] } });
-  const freeClusters = async () => (await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as any[];
+  const services = async () => docker.listServices({ filters: { label: [`${LABEL.instance}=${swarm.instance}`] } });
+  const freeClusters = async () => (await swarm.d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as any[];
 
   it("publishes every node in host mode: service_url lists each, on its service's port, and each answers /chain", { timeout: 240_000 }, async () => {
     const [cluster] = await waitFor("a free cluster", async () => {
@@ -54,21 +42,21 @@ describe("a swarm host: a single-node swarm running clusters as services", { ski
     const vp0 = list.find((s) => s.Spec?.Labels?.[LABEL.node] === "vp0")!;
     assert.equal(vp0.Spec?.EndpointSpec?.Ports?.[0]?.PublishMode, "host");
 
-    const applied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "swarm-user" });
+    const applied = await swarm.d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "swarm-user" });
     assert.equal(applied.status, 200, JSON.stringify(applied.body));
     const { id, api_url, name } = applied.body.data;
     const { query } = await runExample02(api_url);
     const height = (await getJson(`${api_url}/chain`)).body.height as number;
 
-    const stop = await d.call("POST", "/v2/cluster_op", { action: "stop", cluster_id: id });
+    const stop = await swarm.d.call("POST", "/v2/cluster_op", { action: "stop", cluster_id: id });
     assert.equal(stop.body.data.status, "stopped");
     assert.ok((await services()).every((s) => s.Spec?.Mode?.Replicated?.Replicas === 0), "stop scales every node to 0");
-    const start = await d.call("POST", "/v2/cluster_op", { action: "start", cluster_id: id });
+    const start = await swarm.d.call("POST", "/v2/cluster_op", { action: "start", cluster_id: id });
     assert.equal(start.body.data.status, "running", JSON.stringify(start.body));
     assert.equal(await query("a"), "9999", "the ledger lives in the node's volume across stop/start");
     assert.equal((await getJson(`${api_url}/chain`)).body.height, height);
 
-    const rel = await d.call("POST", "/v2/cluster_op", { action: "release", cluster_id: id });
+    const rel = await swarm.d.call("POST", "/v2/cluster_op", { action: "release", cluster_id: id });
     assert.equal(rel.status, 200);
     const successor = await waitFor("the recycled cluster back in the pool", async () => (await freeClusters()).find((c) => c.name === name), 150_000);
     assert.notEqual(successor.id, id);
@@ -76,7 +64,7 @@ describe("a swarm host: a single-node swarm running clusters as services", { ski
     assert.deepEqual(Object.keys(successor.service_url).sort(), ["vp0", "vp1", "vp2", "vp3"], "the successor lists every node too");
     for (const url of Object.values(successor.service_url as Record<string, string>)) assert.equal((await getJson(`${url}/chain`)).status, 200, url);
     assert.ok((await services()).every((s) => s.Spec?.Labels?.[LABEL.cluster] === successor.id), "no service of the released cluster is left");
-    const secrets = await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${instance}`] } });
+    const secrets = await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${swarm.instance}`] } });
     assert.equal(secrets.length, 8, "each node's config and its URL secret");
     assert.equal(secrets.filter((s) => /-url-[0-9a-f]{8}$/.test(s.Spec?.Name ?? "")).length, 4);
     assert.ok(secrets.every((s) => s.Spec?.Labels?.[LABEL.cluster] === successor.id));

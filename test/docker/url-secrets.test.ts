@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
-import { containersOf, DOCKER_SOCKET, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, ensureSwarm, startDockerDaemon } from "../helpers/docker.ts";
+import { containersOf, DOCKER_SOCKET, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, startDockerDaemon, useSwarmDaemon } from "../helpers/docker.ts";
 import { runExample02 } from "../helpers/example02.ts";
 import { answers, type ClusterUrls, everyRouteHidden, everyRouteOpen, secretOf } from "../helpers/url-secrets.ts";
 
@@ -95,26 +95,15 @@ describe("capability URLs on a docker host", { skip }, () => {
 });
 
 describe("capability URLs on a swarm host", { skip }, () => {
-  let d: DaemonProcess;
-  let instance = "";
-  let leaveSwarm: () => void = () => undefined;
-  before(async () => {
-    leaveSwarm = await ensureSwarm();
-    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
-    instance = await startDockerDaemon(d);
-  });
-  after(async () => {
-    await destroyDockerDaemon(d, instance);
-    leaveSwarm();
-  });
+  const swarm = useSwarmDaemon();
 
-  const freeClusters = async () => (await d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as ClusterUrls[];
+  const freeClusters = async () => (await swarm.d.call("POST", "/v2/clusters", { user: "", status: "running", health: "OK" })).body.data as ClusterUrls[];
   const urlSecrets = async () =>
-    (await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${instance}`] } })).filter((s) => /-url-[0-9a-f]{8}$/.test(s.Spec?.Name ?? ""));
+    (await docker.listSecrets({ filters: { label: [`${LABEL.instance}=${swarm.instance}`] } })).filter((s) => /-url-[0-9a-f]{8}$/.test(s.Spec?.Name ?? ""));
 
   it("every route needs the secret; a rotation kills the old URL at once, keeps the ledger and leaves no old swarm secret", { timeout: 300_000 }, async () => {
     await waitFor("a free cluster", async () => (await freeClusters()).length === 1, 150_000);
-    const held = (await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "swarm-user" })).body.data as ClusterUrls;
+    const held = (await swarm.d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "swarm-user" })).body.data as ClusterUrls;
     const secret = secretOf(held);
     const example = await runExample02(held.api_url);
     await everyRouteOpen(held, example.txid);
@@ -123,7 +112,7 @@ describe("capability URLs on a swarm host", { skip }, () => {
     const before = (await urlSecrets()).map((s) => s.ID).sort();
     assert.equal(before.length, 4, "one URL secret per node");
 
-    const rotated = await d.call("POST", "/api/cluster_op", { id: held.id, action: "rotate_secret" });
+    const rotated = await swarm.d.call("POST", "/api/cluster_op", { id: held.id, action: "rotate_secret" });
     assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
     const fresh = rotated.body.data as ClusterUrls;
     assert.notEqual(secretOf(fresh), secret);
@@ -133,6 +122,6 @@ describe("capability URLs on a swarm host", { skip }, () => {
     const after = (await urlSecrets()).map((s) => s.ID);
     assert.equal(after.length, 4, "the old URL secrets are gone");
     assert.ok(after.every((id) => !before.includes(id)));
-    assert.ok(!d.log().includes(secret), "no secret in the daemon's log");
+    assert.ok(!swarm.d.log().includes(secret), "no secret in the daemon's log");
   });
 });

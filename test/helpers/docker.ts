@@ -6,7 +6,8 @@ import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
 import { removeQuietly } from "../../src/drivers/docker/connect.ts";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { type DaemonProcess, daemonToml } from "./daemon-process.ts";
+import { after, before } from "node:test";
+import { DaemonProcess, daemonToml } from "./daemon-process.ts";
 import { ip, netnsPids, quietly, removeCgroups, spawnDockerdInNetns } from "./netns.ts";
 
 export const DOCKER_SOCKET = "/var/run/docker.sock";
@@ -250,6 +251,36 @@ export async function destroyDockerDaemon(d: DaemonProcess, instance: string, en
   await d.kill("SIGKILL");
   if (instance) for (const engine of engines) await removeInstance(instance, engine).catch(() => undefined);
   await d.destroy();
+}
+
+/**
+ * For the describe it is called in: this engine made a single-node swarm manager (unless it is
+ * one already; it leaves the swarm after only if this made it), and a test daemon with one swarm
+ * host on it (capacity 1, health_failures 3), destroyed after with everything it made. Its
+ * daemon and instance id are there once `before` has run.
+ */
+export function useSwarmDaemon(): { readonly d: DaemonProcess; readonly instance: string } {
+  let d: DaemonProcess | undefined;
+  let instance = "";
+  let leaveSwarm: () => void = () => undefined;
+  before(async () => {
+    leaveSwarm = await ensureSwarm();
+    d = await DaemonProcess.create(dockerDaemonToml(dockerHostToml("swarm", { type: "swarm", capacity: 1 }), { scheduler: "health_failures = 3\n" }));
+    instance = await startDockerDaemon(d);
+  });
+  after(async () => {
+    if (d) await destroyDockerDaemon(d, instance);
+    leaveSwarm();
+  });
+  return {
+    get d() {
+      if (!d) throw new Error("the swarm daemon is made in before()");
+      return d;
+    },
+    get instance() {
+      return instance;
+    },
+  };
 }
 
 /**
