@@ -10,11 +10,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { LABEL } from "../../src/drivers/docker/labels.ts";
-import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess } from "../helpers/daemon-process.ts";
 import { containersOf, DOCKER_SOCKET, dockerDaemonToml, destroyDockerDaemon, docker, dockerHostToml, dockerSkipReason, startDockerDaemon, useSwarmDaemon } from "../helpers/docker.ts";
 import { runExample02 } from "../helpers/example02.ts";
-import { answers, type ClusterUrls, everyRouteHidden, everyRouteOpen, secretOf } from "../helpers/url-secrets.ts";
+import { answers, applyTwoApart, type ClusterUrls, everyRouteHidden, everyRouteOpen, rotateAndCheck, secretOf } from "../helpers/url-secrets.ts";
 
 const skip = await dockerSkipReason();
 
@@ -41,38 +41,20 @@ describe("capability URLs on a docker host", { skip }, () => {
 
   it("every route needs the cluster's own secret; a rotation kills the old URL at once and keeps the ledger; a recycle changes it", { timeout: 240_000 }, async () => {
     await waitFor("two free clusters", async () => (await freeClusters()).length === 2, 120_000);
-    const aliceApplied = await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "alice" });
-    const alice = aliceApplied.body.data as ClusterUrls;
-    const bob = (await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "bob" })).body.data as ClusterUrls;
+    const { alice, example } = await applyTwoApart(d.call.bind(d), secretsSeen);
     const aliceSecret = secretOf(alice);
-    const bobSecret = secretOf(bob);
-    assert.notEqual(aliceSecret, bobSecret);
-    for (const s of [aliceSecret, bobSecret]) secretsSeen.add(s);
 
     // api.show_daemon_url = false: /v2 hides the operator's Docker endpoint, /api shows it.
-    assert.deepEqual([aliceApplied.body.data.daemon_url, aliceApplied.body.data.worker_api], ["", ""]);
+    const applied = alice as ClusterUrls & { daemon_url: string; worker_api: string };
+    assert.deepEqual([applied.daemon_url, applied.worker_api], ["", ""], "in the apply's answer");
     const v2 = (await d.call("GET", `/v2/cluster/${alice.id}`)).body.data;
     assert.deepEqual([v2.daemon_url, v2.worker_api], ["", ""]);
     const operator = (await d.call("GET", `/api/cluster/${alice.id}`)).body.data;
     assert.deepEqual([operator.daemon_url, operator.worker_api], [`unix://${DOCKER_SOCKET}`, `unix://${DOCKER_SOCKET}`]);
 
-    const example = await runExample02(alice.api_url);
-    await everyRouteOpen(alice, example.txid);
-    await everyRouteHidden(alice, "", example.txid);
-    await everyRouteHidden(alice, `/${bobSecret}`, example.txid);
-    await everyRouteHidden(bob, `/${aliceSecret}`, example.txid);
-
-    const height = (await getJson(`${alice.api_url}/chain`)).body.height as number;
     const containersBefore = (await containersOf(instance)).filter((c) => c.Labels[LABEL.cluster] === alice.id).map((c) => c.Id).sort();
-    const rotated = await d.call("POST", "/api/cluster_op", { id: alice.id, action: "rotate_secret" });
-    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
-    const fresh = rotated.body.data as ClusterUrls;
+    const fresh = await rotateAndCheck(d.call.bind(d), alice, example, secretsSeen);
     const freshSecret = secretOf(fresh);
-    secretsSeen.add(freshSecret);
-    assert.notEqual(freshSecret, aliceSecret);
-    await everyRouteHidden(fresh, `/${aliceSecret}`, example.txid);
-    await everyRouteOpen(fresh, example.txid);
-    assert.equal((await getJson(`${fresh.api_url}/chain`)).body.height, height, "the ledger is kept");
     assert.equal(await example.query("a"), undefined, "a client still on the old URL gets nothing");
     const after = (await containersOf(instance)).filter((c) => c.Labels[LABEL.cluster] === alice.id).map((c) => c.Id).sort();
     assert.deepEqual(after, containersBefore, "the same containers, restarted");
@@ -108,17 +90,11 @@ describe("capability URLs on a swarm host", { skip }, () => {
     const example = await runExample02(held.api_url);
     await everyRouteOpen(held, example.txid);
     await everyRouteHidden(held, "", example.txid);
-    const height = (await getJson(`${held.api_url}/chain`)).body.height as number;
     const before = (await urlSecrets()).map((s) => s.ID).sort();
     assert.equal(before.length, 4, "one URL secret per node");
 
-    const rotated = await swarm.d.call("POST", "/api/cluster_op", { id: held.id, action: "rotate_secret" });
-    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
-    const fresh = rotated.body.data as ClusterUrls;
-    assert.notEqual(secretOf(fresh), secret);
-    await everyRouteHidden(fresh, `/${secret}`, example.txid);
-    await everyRouteOpen(fresh, example.txid);
-    assert.equal((await getJson(`${fresh.api_url}/chain`)).body.height, height, "the ledger lives on in the volumes");
+    // The ledger lives on in the volumes.
+    await rotateAndCheck(swarm.d.call.bind(swarm.d), held, example, new Set());
     const after = (await urlSecrets()).map((s) => s.ID);
     assert.equal(after.length, 4, "the old URL secrets are gone");
     assert.ok(after.every((id) => !before.includes(id)));

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
+import { type Example02, runExample02 } from "./example02.ts";
 
 export interface ClusterUrls {
   id: string;
@@ -78,4 +79,47 @@ export async function answers(url: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** What the URL-secret tests ask of a test daemon (DaemonProcess.call). */
+type DaemonCall = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: { data?: unknown } }>;
+
+/**
+ * alice and bob each apply for a cluster; alice's runs example02 through her api_url. Checks
+ * that every route answers under her secret and hides behind no secret or bob's, and bob's
+ * behind hers. Adds both secrets to `seen`; answers both views and the example.
+ */
+export async function applyTwoApart(call: DaemonCall, seen: Set<string>): Promise<{ alice: ClusterUrls; bob: ClusterUrls; example: Example02 }> {
+  const alice = (await call("POST", "/v2/cluster_op", { action: "apply", user_id: "alice" })).body.data as ClusterUrls;
+  const bob = (await call("POST", "/v2/cluster_op", { action: "apply", user_id: "bob" })).body.data as ClusterUrls;
+  const [aliceSecret, bobSecret] = [secretOf(alice), secretOf(bob)];
+  assert.notEqual(aliceSecret, bobSecret);
+  seen.add(aliceSecret).add(bobSecret);
+  const example = await runExample02(alice.api_url);
+  await everyRouteOpen(alice, example.txid);
+  await everyRouteHidden(alice, "", example.txid);
+  await everyRouteHidden(alice, `/${bobSecret}`, example.txid);
+  await everyRouteHidden(bob, `/${aliceSecret}`, example.txid);
+  return { alice, bob, example };
+}
+
+/**
+ * Rotates the cluster's secret (`POST /api/cluster_op rotate_secret`) and checks what a
+ * rotation must do, with no wait: a new secret, every route hidden under the old one and open
+ * under the new, the ledger kept. Adds the new secret to `seen`; answers the new view.
+ */
+export async function rotateAndCheck(call: DaemonCall, view: ClusterUrls, example: Example02, seen: Set<string>): Promise<ClusterUrls> {
+  const old = secretOf(view);
+  const height = (await getJson(`${view.api_url}/chain`)).body.height as number;
+  const rotated = await call("POST", "/api/cluster_op", { id: view.id, action: "rotate_secret" });
+  assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+  const fresh = rotated.body.data as ClusterUrls;
+  assert.equal(fresh.id, view.id);
+  const secret = secretOf(fresh);
+  assert.notEqual(secret, old);
+  seen.add(secret);
+  await everyRouteHidden(fresh, `/${old}`, example.txid);
+  await everyRouteOpen(fresh, example.txid);
+  assert.equal((await getJson(`${fresh.api_url}/chain`)).body.height, height, "the ledger is kept");
+  return fresh;
 }

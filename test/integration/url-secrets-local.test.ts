@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getJson, waitFor } from "../chain/helpers/chain-cluster.ts";
 import { DaemonProcess, localHostToml } from "../helpers/daemon-process.ts";
-import { runExample02, type Example02 } from "../helpers/example02.ts";
-import { answers, type ClusterUrls, everyRouteHidden, everyRouteOpen, secretOf } from "../helpers/url-secrets.ts";
+import { runExample02 } from "../helpers/example02.ts";
+import { answers, applyTwoApart, type ClusterUrls, everyRouteOpen, rotateAndCheck, secretOf } from "../helpers/url-secrets.ts";
 
 /** Every node's log (and what it printed itself) under the daemon's clusters directory, as text. */
 function nodeLogs(root: string): string {
@@ -43,32 +43,12 @@ describe("capability URLs on a local host, through a real daemon", () => {
 
   it("every node of a cluster needs its own secret on every Fabric route; a rotation kills the old URLs at once and keeps the ledger; a recycle changes it", { timeout: 180_000 }, async () => {
     await waitFor("two free clusters", async () => (await d.call("GET", "/api/stat")).body.data.clusters.free === 2, 60_000);
-    const alice = (await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "alice" })).body.data as ClusterUrls;
-    const bob = (await d.call("POST", "/v2/cluster_op", { action: "apply", user_id: "bob" })).body.data as ClusterUrls;
+    const { alice, example } = await applyTwoApart(d.call.bind(d), secretsSeen);
     assert.deepEqual(Object.keys(alice.service_url), ["vp0", "vp1", "vp2", "vp3"], "a local cluster lists every node");
     const aliceSecret = secretOf(alice);
-    const bobSecret = secretOf(bob);
-    assert.notEqual(aliceSecret, bobSecret);
-    for (const s of [aliceSecret, bobSecret]) secretsSeen.add(s);
-
-    const example: Example02 = await runExample02(alice.api_url);
-    await everyRouteOpen(alice, example.txid);
-    await everyRouteHidden(alice, "", example.txid);
-    await everyRouteHidden(alice, `/${bobSecret}`, example.txid);
-    await everyRouteHidden(bob, `/${aliceSecret}`, example.txid);
-
-    const height = (await getJson(`${alice.api_url}/chain`)).body.height as number;
-    const rotated = await d.call("POST", "/api/cluster_op", { id: alice.id, action: "rotate_secret" });
-    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
-    const fresh = rotated.body.data as ClusterUrls;
-    const freshSecret = secretOf(fresh);
-    secretsSeen.add(freshSecret);
-    assert.notEqual(freshSecret, aliceSecret);
-    assert.equal(fresh.id, alice.id);
     // No wait: the old URLs are dead when the call has answered.
-    await everyRouteHidden(fresh, `/${aliceSecret}`, example.txid);
-    await everyRouteOpen(fresh, example.txid);
-    assert.equal((await getJson(`${fresh.api_url}/chain`)).body.height, height, "the ledger is kept");
+    const fresh = await rotateAndCheck(d.call.bind(d), alice, example, secretsSeen);
+    const freshSecret = secretOf(fresh);
     const rpc = (method: string, args: string[]) => ({ jsonrpc: "2.0", method, params: { type: 1, chaincodeID: { name: "example02" }, ctorMsg: { function: method, args } }, id: 1 });
     const queried = (await (await fetch(`${fresh.api_url}/chaincode`, { method: "POST", body: JSON.stringify(rpc("query", ["a"])) })).json()) as { result: { message: string } };
     assert.equal(queried.result.message, "9999");
