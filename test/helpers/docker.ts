@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { openBetterSqlite3 } from "../../src/store/better-sqlite3.ts";
@@ -8,7 +8,7 @@ import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
 import { after, before } from "node:test";
 import { DaemonProcess, daemonToml } from "./daemon-process.ts";
-import { ip, netnsPids, quietly, removeCgroups, spawnDockerdInNetns } from "./netns.ts";
+import { commandLine, ip, netnsPids, quietly, removeCgroups, spawnDockerdInNetns, withDescendants } from "./netns.ts";
 
 export const DOCKER_SOCKET = "/var/run/docker.sock";
 export const docker = new Docker({ socketPath: DOCKER_SOCKET });
@@ -188,7 +188,7 @@ export class SecondDockerd {
    */
   static async #removeNamespace(): Promise<void> {
     const ns = SecondDockerd.NAMESPACE;
-    const dockerd = netnsPids(ns).find((pid) => commandOf(pid).startsWith("dockerd "));
+    const dockerd = netnsPids(ns).find((pid) => commandLine(pid).startsWith("dockerd "));
     if (dockerd !== undefined) {
       quietly(() => process.kill(dockerd, "SIGTERM"));
       await waitFor("the second dockerd to stop", () => !existsSync(`/proc/${dockerd}`), 30_000).catch(() => undefined);
@@ -202,37 +202,6 @@ export class SecondDockerd {
     quietly(() => ip("link", "del", SecondDockerd.#HOST_LINK));
     removeCgroups(ns);
   }
-}
-
-const commandOf = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return "";
-  }
-};
-
-/** `pids` and every process descended from one of them. */
-function withDescendants(pids: number[]): number[] {
-  const all = new Set(pids);
-  const parentOf = new Map<number, number>();
-  for (const p of readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number)) {
-    try {
-      parentOf.set(p, Number(readFileSync(`/proc/${p}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]));
-    } catch {
-      /* gone */
-    }
-  }
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, parent] of parentOf) {
-      if (!all.has(pid) && all.has(parent)) {
-        all.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return [...all];
 }
 
 /** A daemon config for Docker tests: a minute for a cluster to come up, as they share two cores. */

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Docker from "dockerode";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { ip, quietly, removeCgroups, spawnDockerdInNetns } from "./netns.ts";
+import { commandLine, ip, processIds, quietly, removeCgroups, spawnDockerdInNetns, withDescendants } from "./netns.ts";
 
 /**
  * A real multi-node Docker Swarm on this machine: one dockerd per swarm node, each in a
@@ -30,13 +30,6 @@ const STATE = `/run/${PREFIX}`;
 const DATA = `/var/lib/${PREFIX}`;
 const SWARM_ADDR_POOL = "10.236.0.0/16";
 const processAlive = (pid: number) => existsSync(`/proc/${pid}`);
-const commandLine = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return "";
-  }
-};
 
 export interface SwarmMachine {
   /** 1-based, as in its names: cpms-n1 is the manager. */
@@ -270,31 +263,8 @@ function dockerdPid(i: number): number | undefined {
 /** Machine i's processes: its dockerd, and its containerd and shims (found by its exec root) with their children. */
 function machineProcesses(i: number): number[] {
   const execRoot = `${STATE}/n${i}/`;
-  const pids = new Set<number>();
   const dockerd = dockerdPid(i);
-  if (dockerd !== undefined) pids.add(dockerd);
-  const all = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number);
-  const parentOf = new Map<number, number>();
-  for (const pid of all) {
-    try {
-      parentOf.set(pid, Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]));
-    } catch {
-      /* gone */
-    }
-    if (commandLine(pid).includes(execRoot)) pids.add(pid);
-  }
-  // The containers' processes are the shims' descendants.
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, parent] of parentOf) {
-      if (!pids.has(pid) && pids.has(parent)) {
-        pids.add(pid);
-        grew = true;
-      }
-    }
-  }
-  return [...pids];
+  return withDescendants([...(dockerd === undefined ? [] : [dockerd]), ...processIds().filter((pid) => commandLine(pid).includes(execRoot))]);
 }
 
 function killMachine(i: number, signal: NodeJS.Signals): void {

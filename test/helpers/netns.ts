@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -64,4 +64,39 @@ function removeCgroup(dir: string): void {
 export function netnsPids(ns: string): number[] {
   const out = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" });
   return out.status === 0 ? out.stdout.split("\n").filter((l) => /^\d+$/.test(l.trim())).map(Number) : [];
+}
+
+/** A process's command line, its arguments joined by spaces ("" once it is gone). */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}
+
+/** Every process on the machine. */
+export const processIds = (): number[] => readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map(Number);
+
+/** `pids` and every process descended from one of them (a dockerd's containerd, its shims and the containers' processes). */
+export function withDescendants(pids: Iterable<number>): number[] {
+  const all = new Set(pids);
+  const parentOf = new Map<number, number>();
+  for (const pid of processIds()) {
+    try {
+      parentOf.set(pid, Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, parent] of parentOf) {
+      if (!all.has(pid) && all.has(parent)) {
+        all.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...all];
 }
