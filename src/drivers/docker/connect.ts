@@ -2,11 +2,11 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import Docker from "dockerode";
 import { badRequest } from "../../core/errors.ts";
+import { HOST_PARAMS } from "../../core/host-params.ts";
 import { LOOPBACK_HOST, TCP_DAEMON_URL } from "../../core/port-domain.ts";
 import type { Host } from "../../core/types.ts";
 
 /** Host params the docker and swarm drivers read; every other key is refused. */
-export const DOCKER_PARAMS = ["tls_ca", "tls_cert", "tls_key", "insecure", "public_host"] as const;
 const TLS_PARAMS = ["tls_ca", "tls_cert", "tls_key"] as const;
 
 export type DaemonAddress =
@@ -18,8 +18,9 @@ export type DaemonAddress =
  * anything but loopback is refused unless the host says `insecure = true`: an open Docker
  * port is root on that machine for anyone who can reach it.
  */
-export function parseDockerHost(host: Pick<Host, "type" | "daemon_url" | "params">, extraParams: readonly string[] = []): DaemonAddress {
-  const known = [...DOCKER_PARAMS, ...extraParams];
+export function parseDockerHost(host: Pick<Host, "type" | "daemon_url" | "params">): DaemonAddress {
+  // The params this host type reads, as the API and the config know them (core/host-params.ts).
+  const known = Object.keys(HOST_PARAMS[host.type]);
   const unknown = Object.keys(host.params).filter((k) => !known.includes(k));
   if (unknown.length > 0) throw badRequest(`params.${unknown[0]}: unknown param; ${host.type} hosts take ${known.join(", ")}`);
   for (const key of [...TLS_PARAMS, "public_host"] as const) {
@@ -74,7 +75,7 @@ export function parseNodeEngines(host: Pick<Host, "type" | "daemon_url" | "param
   return list.map((url: unknown, i) => {
     if (typeof url !== "string") throw badRequest(`params.node_engines: entry ${i} must be a string`);
     try {
-      return { url, address: parseDockerHost({ ...host, daemon_url: url }, ["node_engines"]) };
+      return { url, address: parseDockerHost({ ...host, daemon_url: url }) };
     } catch (err) {
       throw badRequest(`params.node_engines: entry ${i}: ${(err as Error).message.replace(/^daemon_url: /, "")}`);
     }

@@ -91,8 +91,6 @@ const urlSecretEntry = (cluster: Cluster): TarEntry => ({
  */
 export const PORT_TAKEN = /address already in use|port is already allocated|host-mode port already in use/i;
 const SUBNET_TAKEN = /overlap|pool/i;
-/** Params docker hosts read beyond those swarm hosts share (connect.ts checks their form). */
-const DOCKER_ONLY_PARAMS = ["subnet_pool", "publish_ip"] as const;
 
 /**
  * The `docker` host: each node is a container of the node image on a bridge network of the
@@ -103,7 +101,7 @@ const DOCKER_ONLY_PARAMS = ["subnet_pool", "publish_ip"] as const;
  */
 export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory {
   const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
-    const address = parseDockerHost(host, DOCKER_ONLY_PARAMS);
+    const address = parseDockerHost(host);
     const subnets = hostSubnets(host, options);
     const docker = connectDocker(host, address);
     const publicHost = publicAddress(host, address);
@@ -339,7 +337,7 @@ export function dockerDriverFactory(options: DockerDriverOptions): DriverFactory
     return driver;
   };
   factory.check = (host) => {
-    parseDockerHost(host, DOCKER_ONLY_PARAMS);
+    parseDockerHost(host);
     hostSubnets(host, options);
   };
   return factory;

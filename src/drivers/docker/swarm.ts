@@ -76,7 +76,7 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
  */
 export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" | "subnetPrefix" | "machineAddresses">): DriverFactory {
   const factory: DriverFactory = (host: Host, ctx: DriverContext): HostDriver => {
-    const address = parseDockerHost(host, ["node_engines"]);
+    const address = parseDockerHost(host);
     const docker = connectDocker(host, address);
     const image = hostImage(docker, options.nodeImage);
     const log = ctx.logger.child({ host: host.name });
@@ -627,7 +627,7 @@ export function swarmDriverFactory(options: Omit<DockerDriverOptions, "subnets" 
     return driver;
   };
   factory.check = (host) => {
-    parseDockerHost(host, ["node_engines"]);
+    parseDockerHost(host);
     parseNodeEngines(host);
   };
   return factory;
