@@ -894,7 +894,6 @@ export class PoolStore {
     return Object.fromEntries(rows.map((r) => [`${r.consensus_plugin}/${r.consensus_mode}/${r.size}`, r.n]));
   }
 
-
   /** How many releases happened at or after `since` (ISO time). */
   releasedSince(since: string): number {
     return this.db.prepare("SELECT COUNT(*) AS n FROM releases WHERE release_ts >= ?").get<{ n: number }>([since])!.n;
