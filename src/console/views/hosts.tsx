@@ -159,7 +159,6 @@ export interface HostFormValues {
   params: string;
 }
 
-
 /** Add (no id) or edit a host. Checked by the same rules as POST and PUT /api/host. */
 export function HostForm(props: { id?: string; values: HostFormValues; error?: string; csrf: string }) {
   const v = props.values;
