@@ -155,7 +155,6 @@ describe("console in a real browser", { skip: "skip" in found ? found.skip : fal
     assert.match(await page.locator("main table").innerText(), /alice/);
   });
 
-
   it("passes an axe audit (WCAG 2.1 A and AA: labels, contrast, roles, landmarks) on every page, at desktop and phone width", async () => {
     const [cluster] = (await d.call("GET", "/api/clusters?state=active", undefined, { authorization: `Bearer ${OPERATOR}` })).body.data as Array<{ id: string }>;
     assert.ok(cluster, "a cluster to show its own page");
