@@ -8,7 +8,7 @@ import { LABEL } from "../../src/drivers/docker/labels.ts";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
 import { after, before } from "node:test";
 import { DaemonProcess, daemonToml } from "./daemon-process.ts";
-import { commandLine, ip, netnsPids, quietly, removeCgroups, spawnDockerdInNetns, withDescendants } from "./netns.ts";
+import { commandLine, ip, netnsPids, quietly, removeCgroups, spawnDockerdInNetns, untilEngineAnswers, withDescendants } from "./netns.ts";
 
 export const DOCKER_SOCKET = "/var/run/docker.sock";
 export const docker = new Docker({ socketPath: DOCKER_SOCKET });
@@ -148,16 +148,7 @@ export class SecondDockerd {
       "--data-root", join(this.#dir, "data"), "--exec-root", join(this.#dir, "exec"), "--pidfile", join(this.#dir, "docker.pid"),
     ];
     spawnDockerdInNetns(ns, args, join(this.#dir, "dockerd.log"));
-    await waitFor("the second dockerd", async () => {
-      try {
-        await this.engine.ping();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${readFileSync(join(this.#dir, "dockerd.log"), "utf8").slice(-2000)}`);
-    });
+    await untilEngineAnswers(this.engine, "the second dockerd", () => readFileSync(join(this.#dir, "dockerd.log"), "utf8"));
   }
 
   /** The engine's dockerd, by the pid file it wrote. */

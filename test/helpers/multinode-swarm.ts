@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Docker from "dockerode";
 import { waitFor } from "../chain/helpers/chain-cluster.ts";
-import { commandLine, ip, processIds, quietly, removeCgroups, spawnDockerdInNetns, withDescendants } from "./netns.ts";
+import { commandLine, ip, processIds, quietly, removeCgroups, spawnDockerdInNetns, untilEngineAnswers, withDescendants } from "./netns.ts";
 
 /**
  * A real multi-node Docker Swarm on this machine: one dockerd per swarm node, each in a
@@ -120,16 +120,7 @@ export class MultiNodeSwarm {
   }
 
   async #untilAnswers(m: SwarmMachine): Promise<void> {
-    await waitFor(`dockerd of ${m.name} to answer`, async () => {
-      try {
-        await m.engine.ping();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${this.log(m).slice(-2000)}`);
-    });
+    await untilEngineAnswers(m.engine, `dockerd of ${m.name} to answer`, () => this.log(m));
   }
 
   /**

@@ -1,6 +1,8 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import type Docker from "dockerode";
+import { waitFor } from "../chain/helpers/chain-cluster.ts";
 
 /**
  * Test engines in network namespaces of their own. A dockerd in this machine's own namespace
@@ -47,6 +49,20 @@ export function spawnDockerdInNetns(ns: string, dockerdArgs: string[], logFile: 
   });
   child.unref();
   return child;
+}
+
+/** Waits (60 s at most) until the engine answers a ping; if it never does, fails with the end of its log. */
+export async function untilEngineAnswers(engine: Docker, what: string, log: () => string): Promise<void> {
+  await waitFor(what, async () => {
+    try {
+      await engine.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 60_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${log().slice(-2000)}`);
+  });
 }
 
 /** Removes the cgroups an engine started by spawnDockerdInNetns(ns) made, in every hierarchy. */
